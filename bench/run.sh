@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The whole-server plaintext benchmark of issue 6: every contestant in one run,
+# alternating, on the same machine. See README.md for what each column means.
+#
+#   bash bench/run.sh                       # full: 3 runs, 5 s each (about 3-4 minutes)
+#   RUNS=1 DURATION=2s bash bench/run.sh    # quick check
+#
+# Settings (environment):
+#   SERVERS     contestants, space-separated (default: all that `server -list` offers)
+#   RUNS        runs per contestant and test (3)
+#   DURATION    wrk duration per run (5s)
+#   WARMUP      wrk warm-up before each measured run, not counted; 0 to skip (1s)
+#   CONNS       wrk connections (100)
+#   DEPTH       requests per write in the pipelined test (16)
+#   IDLE_CONNS  idle keep-alive connections for the RSS test; 0 to skip (10000)
+#   SERVER_CPU  CPU the server is pinned to (1); it runs with GOMAXPROCS=1
+#   CLIENT_CPU  CPU wrk and the idle client are pinned to (0)
+#   PORT        port on 127.0.0.1 (18080)
+#   SUBJECT     contestant whose ratios to each peer are shown (weft)
+#   OUT         results directory (bench/results/<UTC time>)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-5s}
+WARMUP=${WARMUP:-1s}
+CONNS=${CONNS:-100}
+DEPTH=${DEPTH:-16}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+SERVER_CPU=${SERVER_CPU:-1}
+CLIENT_CPU=${CLIENT_CPU:-0}
+PORT=${PORT:-18080}
+SUBJECT=${SUBJECT:-weft}
+OUT=${OUT:-results/$(date -u +%Y%m%dT%H%M%SZ)}
+
+if ! command -v wrk >/dev/null; then
+  echo "== installing wrk"
+  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+command -v taskset >/dev/null || { echo "run.sh: taskset (util-linux) is required" >&2; exit 1; }
+
+echo "== building"
+mkdir -p bin "$OUT"
+go build -o bin/server ./server
+go build -o bin/idleconns ./idleconns
+go build -o bin/report ./report
+
+# A contestant is one file in server/ that registers itself; weft's joins the
+# list the moment server/weft.go exists, with no change here.
+SERVERS=${SERVERS:-$(bin/server -list | tr '\n' ' ')}
+read -r -a servers <<<"$SERVERS"
+[ "${#servers[@]}" -gt 0 ] || { echo "run.sh: no contestants" >&2; exit 1; }
+
+# 10,000 idle connections need as many descriptors in the server and the client.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+CLK_TCK=$(getconf CLK_TCK)
+URL="http://127.0.0.1:$PORT/plaintext"
+# The headers the TechEmpower plaintext test sends.
+WRK_HEADERS=(-H 'Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7'
+             -H 'Connection: keep-alive')
+
+SERVER_PID=
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+start_server() { # name
+  # taskset execs the server, so $! is the server's own PID.
+  GOMAXPROCS=1 taskset -c "$SERVER_CPU" bin/server -server "$1" -addr "127.0.0.1:$PORT" >>"$OUT/$1.log" 2>&1 &
+  SERVER_PID=$!
+  # Ready once it answers one request correctly (idleconns checks status and body).
+  for _ in $(seq 100); do
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "run.sh: server $1 exited; see $OUT/$1.log" >&2; exit 1; }
+    if bin/idleconns -addr "127.0.0.1:$PORT" -n 1 -workers 1 -pid "$SERVER_PID" -settle 0 -timeout 1s >/dev/null 2>&1; then
+      return
+    fi
+    sleep 0.05
+  done
+  echo "run.sh: server $1 did not answer on port $PORT; see $OUT/$1.log" >&2
+  exit 1
+}
+
+cpu_ticks() { # pid -> utime+stime of all its threads, in clock ticks
+  # Fields 14 and 15 of /proc/PID/stat; strip "pid (comm) " first, comm may hold spaces.
+  local rest
+  rest=$(sed 's/^.*) //' "/proc/$1/stat")
+  awk '{print $12 + $13}' <<<"$rest"
+}
+
+run_wrk() { # name test run
+  local name=$1 test=$2 run=$3 args=()
+  if [ "$test" = pipe ]; then
+    args=(-s pipeline.lua)
+  fi
+  start_server "$name"
+  if [ "$WARMUP" != 0 ]; then
+    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$WARMUP" "${WRK_HEADERS[@]}" "${args[@]}" "$URL" ${args:+-- "$DEPTH"} >/dev/null
+  fi
+  local t0 t1
+  t0=$(cpu_ticks "$SERVER_PID")
+  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" --latency "${WRK_HEADERS[@]}" "${args[@]}" "$URL" ${args:+-- "$DEPTH"} \
+    >"$OUT/$name.$test.$run.wrk"
+  t1=$(cpu_ticks "$SERVER_PID")
+  echo "$((t1 - t0)) $CLK_TCK" >"$OUT/$name.$test.$run.cpu"
+  stop_server
+  printf '  %-9s %-5s run %d: %s req/s\n' "$name" "$test" "$run" \
+    "$(awk '/^Requests\/sec:/ {print $2}' "$OUT/$name.$test.$run.wrk")"
+}
+
+run_idle() { # name run
+  local name=$1 run=$2
+  start_server "$name"
+  taskset -c "$CLIENT_CPU" bin/idleconns -addr "127.0.0.1:$PORT" -n "$IDLE_CONNS" -pid "$SERVER_PID" \
+    >"$OUT/$name.idle.$run.tsv"
+  stop_server
+  printf '  %-9s idle  run %d: %s B/conn\n' "$name" "$run" "$(cut -f4 "$OUT/$name.idle.$run.tsv")"
+}
+
+echo "== $RUNS run(s) of: ${servers[*]}; wrk -t1 -c$CONNS -d$DURATION, pipelined depth $DEPTH, $IDLE_CONNS idle conns; results in bench/$OUT"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+n=${#servers[@]}
+for run in $(seq "$RUNS"); do
+  # Alternate: each test goes round all contestants before the next test, and
+  # the starting contestant rotates per run, so drift in the machine's load
+  # falls on everyone alike.
+  order=()
+  for i in $(seq 0 $((n - 1))); do order+=("${servers[$(((i + run - 1) % n))]}"); done
+  echo "-- run $run: ${order[*]}"
+  for s in "${order[@]}"; do run_wrk "$s" plain "$run"; done
+  for s in "${order[@]}"; do run_wrk "$s" pipe "$run"; done
+  if [ "$IDLE_CONNS" != 0 ]; then
+    for s in "${order[@]}"; do run_idle "$s" "$run"; done
+  fi
+done
+
+{
+  echo "plaintext: server pinned to CPU $SERVER_CPU with GOMAXPROCS=1; wrk -t1 -c$CONNS -d$DURATION --latency pinned to CPU $CLIENT_CPU;"
+  echo "pipe = $DEPTH requests per write; idle = $IDLE_CONNS keep-alive connections, one request each; medians of $RUNS run(s)"
+  # Other work on the machine skews req/s and p99 most; CPU/req and B/conn least.
+  echo "load average at start: $LOAD0; at end: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"
+  echo
+  bin/report -dir "$OUT" -subject "$SUBJECT" -order "$(tr ' ' , <<<"$SUBJECT ${servers[*]}")"
+} | tee "$OUT/table.txt"
