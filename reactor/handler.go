@@ -1,0 +1,33 @@
+package reactor
+
+// Handler receives a connection's events. All three methods run on the connection's loop,
+// so they must not block: a blocking handler stalls every connection of that loop.
+type Handler interface {
+	OnOpen(c *Conn)
+	// OnData gets the connection's inbound bytes, zero-copy: in is valid only during the
+	// call. It returns how many bytes it consumed; the rest stays buffered and is offered
+	// again, with whatever arrives next, on the next call.
+	OnData(c *Conn, in []byte) (consumed int)
+	// OnClose runs once, on the loop, after the fd is closed. err is nil for a local
+	// Close, io.EOF for a peer close, ErrClosed when the group shuts down, or the socket
+	// error.
+	OnClose(c *Conn, err error)
+}
+
+// WritableHandler is optional: OnWritable is called on the loop when the outbound buffer
+// drains below the low watermark after having reached the high one (reading resumes at
+// the same time).
+type WritableHandler interface{ OnWritable(c *Conn) }
+
+// Event bits for Loop.Watch. They equal the Linux epoll bits so that they pass straight
+// through; they are defined here so that callers compile on every system.
+const (
+	EventIn    uint32 = 0x1
+	EventPri   uint32 = 0x2
+	EventOut   uint32 = 0x4
+	EventErr   uint32 = 0x8
+	EventHup   uint32 = 0x10
+	EventRdHup uint32 = 0x2000
+	// EventEdge asks for edge-triggered notification (EPOLLET).
+	EventEdge uint32 = 1 << 31
+)
