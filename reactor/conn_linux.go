@@ -46,6 +46,8 @@ type Conn struct {
 	state       uint8
 	dirty       bool // in loop.dirty
 	pendingRead bool // in loop.pending
+	reoffer     bool // offer buffered input again before reading (after a resume)
+	wblocked    bool // the last writev was short: waiting for EPOLLOUT
 	wmPaused    bool // reading paused by the high watermark
 	userPaused  bool // reading paused by PauseRead
 	readOn      bool // EPOLLIN currently in the interest set
@@ -266,11 +268,21 @@ func (c *Conn) updateInterest() {
 	if want {
 		ev |= evRead
 	}
-	if err := c.loop.p.mod(c.fd, ev, c.gen); err != nil {
-		c.loop.finish(c, err)
+	l := c.loop
+	if err := l.p.mod(c.fd, ev, c.gen); err != nil {
+		l.finish(c, err)
 		return
 	}
 	c.readOn = want
+	// A handler that stopped consuming because of backpressure may have left whole
+	// requests in the inbound buffer; no new edge will announce them, so offer them again.
+	if want && c.inLen > 0 {
+		c.reoffer = true
+		if !c.pendingRead {
+			c.pendingRead = true
+			l.pending = append(l.pending, c)
+		}
+	}
 }
 
 func (l *Loop) markDirty(c *Conn) {
@@ -287,8 +299,11 @@ func (l *Loop) connEvent(c *Conn, events uint32) {
 			return
 		}
 	}
-	if events&(unix.EPOLLOUT|unix.EPOLLHUP) != 0 && c.outLen > 0 {
-		l.markDirty(c)
+	if events&(unix.EPOLLOUT|unix.EPOLLHUP) != 0 {
+		c.wblocked = false
+		if c.outLen > 0 {
+			l.markDirty(c)
+		}
 	}
 	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
 		if c.readOn {
@@ -337,20 +352,25 @@ func (l *Loop) readConn(c *Conn) {
 		l.local.Reads++
 		l.local.BytesIn += int64(n)
 		c.inLen += n
-		consumed := c.h.OnData(c, c.in[:c.inLen])
-		if c.state == stateClosed {
-			return
-		}
-		switch {
-		case consumed >= c.inLen:
-			c.inLen = 0
-		case consumed > 0:
-			c.inLen = copy(c.in, c.in[consumed:c.inLen])
-		}
+		l.deliver(c)
 	}
 	if !c.pendingRead {
 		c.pendingRead = true
 		l.pending = append(l.pending, c)
+	}
+}
+
+// deliver offers the buffered input to the handler and keeps what it did not consume.
+func (l *Loop) deliver(c *Conn) {
+	consumed := c.h.OnData(c, c.in[:c.inLen])
+	if c.state == stateClosed {
+		return
+	}
+	switch {
+	case consumed >= c.inLen:
+		c.inLen = 0
+	case consumed > 0:
+		c.inLen = copy(c.in, c.in[consumed:c.inLen])
 	}
 }
 
@@ -433,7 +453,11 @@ func (l *Loop) flush(c *Conn) bool {
 		iov[i].Base = nil // do not keep chunks reachable from the loop
 	}
 	if errno != 0 {
-		if errno == unix.EAGAIN || errno == unix.EINTR {
+		if errno == unix.EAGAIN {
+			c.wblocked = true
+			return true
+		}
+		if errno == unix.EINTR {
 			return true
 		}
 		l.finish(c, errno)
@@ -443,6 +467,7 @@ func (l *Loop) flush(c *Conn) bool {
 	l.local.Writes++
 	l.local.BytesOut += int64(n)
 	c.outLen -= n
+	c.wblocked = c.outLen > 0
 	for n > 0 {
 		rest := len(c.out[0]) - c.outOff
 		if n < rest {

@@ -26,13 +26,14 @@ type Loop struct {
 	tid        atomic.Int32
 	done       chan struct{}
 
-	conns   []*Conn // indexed by fd
-	watches map[int]func(uint32)
-	gen     uint32
-	dirty   []*Conn // connections with output to flush (or a close to finish) this turn
-	pending []*Conn // connections that hit the per-turn read cap and still have input
-	timers  timerHeap
-	epoch   time.Time
+	conns    []*Conn // indexed by fd
+	watches  map[int]func(uint32)
+	gen      uint32
+	dirty    []*Conn // connections with output to flush (or a close to finish) this turn
+	pending  []*Conn // connections that hit the per-turn read cap and still have input
+	pending2 []*Conn
+	timers   timerHeap
+	epoch    time.Time
 
 	stoppedTimers atomic.Int64
 
@@ -208,19 +209,27 @@ func (l *Loop) turn() {
 }
 
 func (l *Loop) runPending() {
-	// Connections re-queued during this pass go to a fresh list for the next turn.
+	// Connections re-queued during this pass go to the other list, for the next turn.
 	list := l.pending
-	l.pending = nil
+	l.pending = l.pending2[:0]
 	for i, c := range list {
 		list[i] = nil
 		c.pendingRead = false
-		if c.state == stateOpen {
-			l.readConn(c)
+		if c.state != stateOpen || !c.readOn {
+			continue
 		}
+		if c.reoffer {
+			c.reoffer = false
+			if c.inLen > 0 {
+				l.deliver(c)
+				if c.state != stateOpen || !c.readOn {
+					continue
+				}
+			}
+		}
+		l.readConn(c)
 	}
-	if l.pending == nil {
-		l.pending = list[:0]
-	}
+	l.pending2 = list[:0]
 }
 
 func (l *Loop) shutdown() {
