@@ -1,6 +1,10 @@
 package reactor
 
-import "os"
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
 
 // childEnv selects a child mode when the test binary re-executes itself.
 const childEnv = "WEFT_REACTOR_CHILD"
@@ -20,3 +24,15 @@ func runChild() bool {
 }
 
 var childModes = map[string]func() int{}
+
+type syscallRlimit struct{}
+
+// raise lifts the soft descriptor limit to the hard one.
+func (syscallRlimit) raise() error {
+	var r unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &r); err != nil {
+		return err
+	}
+	r.Cur = r.Max
+	return unix.Setrlimit(unix.RLIMIT_NOFILE, &r)
+}
