@@ -1,0 +1,70 @@
+package weft
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/weftrt/weft/scheduler"
+)
+
+// ErrClosed is returned for work handed to a closed Runtime.
+var ErrClosed = errors.New("weft: runtime closed")
+
+// Runtime owns the pieces a weft program runs on: the work-stealing
+// scheduler and (with issue 5) the reactor Group. It is a task.Executor and
+// a task.Timers. Fields are added per component; Close tears them down in
+// reverse order of construction.
+type Runtime struct {
+	sched *scheduler.Scheduler
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New starts a Runtime.
+func New(opts ...Option) (*Runtime, error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	rt := &Runtime{}
+	rt.sched = scheduler.New(cfg.sched...)
+	return rt, nil
+}
+
+// Run starts a Runtime, calls main with it and closes it. It returns main's
+// error, or else Close's.
+func Run(main func(rt *Runtime) error) error {
+	rt, err := New()
+	if err != nil {
+		return err
+	}
+	err = main(rt)
+	if cerr := rt.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Close shuts the Runtime down: the scheduler rejects new tasks, runs what is
+// queued and running to its end (see scheduler.Close), and every goroutine of
+// the Runtime has exited when Close returns. Further calls return the first
+// call's result.
+func (rt *Runtime) Close() error {
+	rt.closeOnce.Do(func() {
+		rt.sched.Close()
+	})
+	return rt.closeErr
+}
+
+// Scheduler makes *Runtime a task.Executor.
+func (rt *Runtime) Scheduler() *scheduler.Scheduler { return rt.sched }
+
+// AfterFunc runs fn after d; stop cancels it and reports whether it did so
+// before fn started. This makes *Runtime a task.Timers. For now fn runs on a
+// goroutine of the time package; with the reactor (issue 5) it moves to a
+// loop's timer wheel.
+func (rt *Runtime) AfterFunc(d time.Duration, fn func()) (stop func() bool) {
+	return time.AfterFunc(d, fn).Stop
+}

@@ -1,0 +1,773 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrClosed is returned for work submitted after Close has begun.
+var ErrClosed = errors.New("scheduler: closed")
+
+// Scheduler is a work-stealing pool of P workers. See the package doc for the
+// queueing, parking and shutdown rules.
+type Scheduler struct {
+	cfg     config
+	workers []*worker
+
+	nspinning atomic.Int32 // workers looking for work to steal
+	nidle     atomic.Int32 // workers parked (or about to park)
+	idleMu    sync.Mutex
+	idle      []*worker
+
+	gq gqueue
+
+	closing   atomic.Bool  // Close has begun: new spawns are rejected
+	stopped   atomic.Bool  // quiescent and shut down; set under gq.mu
+	ndetached atomic.Int32 // goroutines that gave their worker away and still run a task
+	quiesced  chan struct{}
+	stopOnce  sync.Once
+	closeOnce sync.Once
+
+	spareMu sync.Mutex
+	spares  []*mthread
+	wg      sync.WaitGroup
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	blocking blockingPool
+
+	injected atomic.Uint64
+	rejected atomic.Uint64
+	handoffs atomic.Uint64
+	panics   atomic.Uint64
+}
+
+type worker struct {
+	s     *Scheduler
+	id    int
+	owner atomic.Uintptr // getg() of the goroutine currently running this worker
+	m     *mthread       // owner's thread record; touched only by the owner
+
+	lifo     *Task // owner only: the next task to run, for message-passing locality
+	lifoRuns int
+	spinning bool
+	tick     uint32
+	rnd      uint64
+	parkCh   chan struct{}
+
+	spawned atomic.Uint64
+	stolen  atomic.Uint64
+	ran     atomic.Uint64
+
+	dq deque
+}
+
+// mthread is a goroutine able to run a worker, like the Go runtime's M: a
+// worker (P) is handed from one to another when its owner blocks.
+type mthread struct {
+	assign   chan *worker
+	detached bool // owner gave its worker away in Block; owner goroutine only
+}
+
+const maxLIFORuns = 3
+
+// New starts a scheduler.
+func New(opts ...Option) *Scheduler {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := &Scheduler{cfg: cfg, quiesced: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	s.blocking.init(s, cfg.blocking)
+	s.workers = make([]*worker, cfg.workers)
+	for i := range s.workers {
+		s.workers[i] = &worker{s: s, id: i, rnd: uint64(i)*0x9E3779B97F4A7C15 + 1, parkCh: make(chan struct{}, 1)}
+	}
+	register(s.workers)
+	for _, w := range s.workers {
+		s.wg.Add(1)
+		go s.mloop(&mthread{assign: make(chan *worker, 1)}, w)
+	}
+	return s
+}
+
+// Scheduler makes *Scheduler satisfy task.Executor.
+func (s *Scheduler) Scheduler() *Scheduler { return s }
+
+// Context is cancelled (with cause ErrClosed) when Close begins.
+func (s *Scheduler) Context() context.Context { return s.ctx }
+
+// Workers is the number of workers.
+func (s *Scheduler) Workers() int { return len(s.workers) }
+
+// Closed reports whether Close has begun.
+func (s *Scheduler) Closed() bool { return s.closing.Load() }
+
+type goTask struct {
+	t  Task
+	s  *Scheduler
+	fn func()
+}
+
+func (g *goTask) RunTask() {
+	defer func() {
+		if r := recover(); r != nil {
+			g.s.reportPanic(r)
+		}
+	}()
+	g.fn()
+}
+
+// ReportPanic counts a panic recovered by a higher layer (a detached task, a
+// continuation) and passes it to the PanicHandler option.
+func (s *Scheduler) ReportPanic(r any) { s.reportPanic(r) }
+
+func (s *Scheduler) reportPanic(r any) {
+	s.panics.Add(1)
+	if h := s.cfg.onPanic; h != nil {
+		h(r)
+	}
+}
+
+// Go runs fn as a task. A panic in fn is recovered (the worker survives) and
+// passed to the PanicHandler option. After Close has begun fn is dropped and
+// counted in Stats.Rejected; use TryGo to learn about it.
+func (s *Scheduler) Go(fn func()) { _ = s.TryGo(fn) }
+
+// TryGo is Go reporting ErrClosed after Close has begun.
+func (s *Scheduler) TryGo(fn func()) error {
+	g := &goTask{s: s, fn: fn}
+	g.t.Init(g)
+	return s.Spawn(&g.t)
+}
+
+// Spawn queues t as new work: on the calling worker's deque when the caller
+// runs on one of s's workers, else on the global injection queue. It returns
+// ErrClosed once Close has begun (t is then not queued).
+func (s *Scheduler) Spawn(t *Task) error {
+	if w := current(); w != nil && w.s == s {
+		if s.closing.Load() {
+			s.rejected.Add(1)
+			return ErrClosed
+		}
+		w.spawned.Add(1)
+		s.pushLocal(w, t)
+		return nil
+	}
+	return s.inject(t, false)
+}
+
+// Wake queues t, a continuation made runnable (a future resolved, a channel
+// received), in the calling worker's LIFO slot so that it runs next, in cache,
+// without a trip through the deque; from outside the pool it goes to the
+// global queue. Wake never rejects: during a drain the continuation runs on
+// the pool, after shutdown on a goroutine of its own.
+func (s *Scheduler) Wake(t *Task) {
+	if w := current(); w != nil && w.s == s {
+		if old := w.lifo; old != nil {
+			s.pushLocal(w, old)
+		}
+		w.lifo = t
+		return
+	}
+	_ = s.inject(t, true)
+}
+
+// RunInline runs t on the calling goroutine, now, if that goroutine is one of
+// s's workers and t has not been claimed yet. A joiner uses it to run the task
+// it waits for instead of blocking (work-first, as rayon's join): only the
+// awaited task itself ever runs nested, so a nested run cannot wait on the
+// frames below it and recursive fork-join never deadlocks.
+func (s *Scheduler) RunInline(t *Task) bool {
+	w := current()
+	if w == nil || w.s != s {
+		return false
+	}
+	// Cheap case first: t is the newest entry of our own deque. Claimed
+	// entries found on the way are dropped so the deque does not fill with
+	// them.
+	for {
+		x := w.dq.pop()
+		if x == nil || x == t {
+			break
+		}
+		if x.Claimed() {
+			continue
+		}
+		w.dq.push(x) // cannot fail: we just made room
+		break
+	}
+	if !t.Claim() {
+		return false
+	}
+	w.ran.Add(1)
+	t.exec()
+	return true
+}
+
+// Block runs wait, which may block the calling goroutine. When the caller is
+// a worker, the worker is first handed to a spare goroutine (as the Go runtime
+// hands off a P in a syscall) so the pool keeps its full width; the caller
+// then finishes its current task as a plain goroutine.
+func Block(wait func()) {
+	w := current()
+	if w == nil {
+		wait()
+		return
+	}
+	s := w.s
+	s.handoffs.Add(1)
+	s.ndetached.Add(1)
+	w.m.detached = true
+	w.owner.Store(0)
+	s.mstart(w)
+	wait()
+}
+
+// OnWorker reports whether the calling goroutine currently runs one of s's workers.
+func (s *Scheduler) OnWorker() bool {
+	w := current()
+	return w != nil && w.s == s
+}
+
+// Current returns the scheduler whose worker the calling goroutine runs, or nil.
+func Current() *Scheduler {
+	if w := current(); w != nil {
+		return w.s
+	}
+	return nil
+}
+
+func (s *Scheduler) pushLocal(w *worker, t *Task) {
+	if !w.dq.push(t) {
+		s.overflow(w, t)
+	}
+	s.wakeOne()
+}
+
+// overflow moves half of a full deque, plus t, to the global queue in one
+// locked splice, so a burst of local spawns costs one lock per 128 tasks.
+func (s *Scheduler) overflow(w *worker, t *Task) {
+	var head, tail *Task
+	n := int64(1)
+	head, tail = t, t
+	t.next = nil
+	for i := 0; i < dequeSize/2; i++ {
+		x := w.dq.steal()
+		if x == nil {
+			break
+		}
+		if x.Claimed() {
+			continue
+		}
+		x.next = nil
+		tail.next = x
+		tail = x
+		n++
+	}
+	s.gq.mu.Lock()
+	s.gq.appendList(head, tail, n)
+	s.gq.mu.Unlock()
+}
+
+func (s *Scheduler) inject(t *Task, wake bool) error {
+	t.next = nil
+	s.gq.mu.Lock()
+	if s.stopped.Load() || (!wake && s.closing.Load()) {
+		s.gq.mu.Unlock()
+		if !wake {
+			s.rejected.Add(1)
+			return ErrClosed
+		}
+		// After shutdown nothing may be lost, but the pool is gone: give the
+		// continuation a goroutine of its own.
+		go func() {
+			if t.Claim() {
+				t.exec()
+			}
+		}()
+		return nil
+	}
+	s.gq.appendList(t, t, 1)
+	s.gq.mu.Unlock()
+	s.injected.Add(1)
+	s.wakeOne()
+	return nil
+}
+
+// wakeOne unparks one idle worker when nobody is already looking for work.
+// Only one spinner is woken at a time; a spinner that finds work wakes the
+// next (resetSpinning), so a burst ramps the pool up without a herd.
+func (s *Scheduler) wakeOne() {
+	if s.nspinning.Load() != 0 || s.nidle.Load() == 0 {
+		return
+	}
+	if !s.nspinning.CompareAndSwap(0, 1) {
+		return
+	}
+	s.idleMu.Lock()
+	var w *worker
+	if n := len(s.idle); n > 0 {
+		w = s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		s.nidle.Add(-1)
+	}
+	s.idleMu.Unlock()
+	if w == nil {
+		s.nspinning.Add(-1)
+		return
+	}
+	w.spinning = true // published to w by the channel send
+	w.parkCh <- struct{}{}
+}
+
+func (s *Scheduler) resetSpinning(w *worker) {
+	if w.spinning {
+		w.spinning = false
+		if s.nspinning.Add(-1) == 0 {
+			s.wakeOne()
+		}
+	}
+}
+
+func (s *Scheduler) mstart(w *worker) {
+	s.spareMu.Lock()
+	if n := len(s.spares); n > 0 {
+		m := s.spares[n-1]
+		s.spares = s.spares[:n-1]
+		s.spareMu.Unlock()
+		m.assign <- w
+		return
+	}
+	s.spareMu.Unlock()
+	s.wg.Add(1)
+	go s.mloop(&mthread{assign: make(chan *worker, 1)}, w)
+}
+
+// spareWait parks a goroutine that lost its worker until a worker needs it;
+// nil means exit.
+func (s *Scheduler) spareWait(m *mthread) *worker {
+	s.spareMu.Lock()
+	if s.stopped.Load() || len(s.spares) >= len(s.workers)+4 {
+		s.spareMu.Unlock()
+		return nil
+	}
+	s.spares = append(s.spares, m)
+	s.spareMu.Unlock()
+	return <-m.assign
+}
+
+func (s *Scheduler) mloop(m *mthread, w *worker) {
+	defer s.wg.Done()
+	g := getg()
+	normal := false
+	defer func() {
+		if normal {
+			return
+		}
+		// runtime.Goexit inside a task: never lose the worker or the count.
+		if m.detached {
+			s.ndetached.Add(-1)
+			s.checkQuiesce()
+		} else if w != nil && w.owner.Load() == g {
+			w.owner.Store(0)
+			s.mstart(w)
+		}
+	}()
+	for w != nil {
+		w.m = m
+		w.owner.Store(g)
+		s.work(w, g)
+		if !m.detached {
+			w.owner.Store(0)
+			break // stopped
+		}
+		m.detached = false
+		w = nil
+		s.ndetached.Add(-1)
+		s.checkQuiesce()
+		w = s.spareWait(m)
+	}
+	normal = true
+}
+
+func (s *Scheduler) work(w *worker, g uintptr) {
+	for {
+		t := s.findWork(w)
+		if t == nil {
+			return
+		}
+		if t.Claim() {
+			w.ran.Add(1)
+			t.exec()
+			if w.owner.Load() != g {
+				return
+			}
+		}
+	}
+}
+
+func (s *Scheduler) findWork(w *worker) *Task {
+	for {
+		w.tick++
+		if w.tick%61 == 0 && s.gq.n.Load() > 0 {
+			// Fairness: the global queue is not starved by a busy deque.
+			if t := s.gq.grab(w, s); t != nil {
+				s.resetSpinning(w)
+				return t
+			}
+		}
+		if t := w.lifo; t != nil {
+			w.lifo = nil
+			if w.lifoRuns < maxLIFORuns {
+				w.lifoRuns++
+				return t
+			}
+			// Let a ping-ponging pair yield to the rest of the queue now and then.
+			s.pushLocal(w, t)
+		}
+		w.lifoRuns = 0
+		if t := w.dq.steal(); t != nil { // owner consumes FIFO for fairness
+			return t
+		}
+		if s.gq.n.Load() > 0 {
+			if t := s.gq.grab(w, s); t != nil {
+				s.resetSpinning(w)
+				return t
+			}
+		}
+		if !w.spinning {
+			busy := int32(len(s.workers)) - s.nidle.Load()
+			if 2*s.nspinning.Load() < busy {
+				w.spinning = true
+				s.nspinning.Add(1)
+			}
+		}
+		if w.spinning {
+			if t := s.steal(w); t != nil {
+				s.resetSpinning(w)
+				return t
+			}
+		}
+		if !s.park(w) {
+			return nil
+		}
+	}
+}
+
+func (s *Scheduler) steal(w *worker) *Task {
+	n := len(s.workers)
+	if n == 1 {
+		return nil
+	}
+	spill := func(x *Task) {
+		s.gq.mu.Lock()
+		x.next = nil
+		s.gq.appendList(x, x, 1)
+		s.gq.mu.Unlock()
+	}
+	for round := 0; round < 4; round++ {
+		w.rnd ^= w.rnd << 13
+		w.rnd ^= w.rnd >> 7
+		w.rnd ^= w.rnd << 17
+		start := int(w.rnd % uint64(n))
+		for i := 0; i < n; i++ {
+			v := s.workers[(start+i)%n]
+			if v == w {
+				continue
+			}
+			if t := v.dq.stealHalf(&w.dq, spill); t != nil {
+				w.stolen.Add(1)
+				return t
+			}
+		}
+		if s.gq.n.Load() > 0 {
+			if t := s.gq.grab(w, s); t != nil {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Scheduler) anyWork() bool {
+	if s.gq.n.Load() > 0 {
+		return true
+	}
+	for _, v := range s.workers {
+		if v.dq.size() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// park puts w to sleep until there is work; false means the scheduler stopped.
+func (s *Scheduler) park(w *worker) bool {
+	// Stop spinning before registering idle, then look once more: a producer
+	// pushes and then reads nidle/nspinning, we publish nidle and then read
+	// the queues, so one of us sees the other (sequentially consistent atomics).
+	if w.spinning {
+		w.spinning = false
+		s.nspinning.Add(-1)
+	}
+	s.idleMu.Lock()
+	s.idle = append(s.idle, w)
+	s.nidle.Add(1)
+	s.idleMu.Unlock()
+	if s.anyWork() && !s.stopped.Load() {
+		if s.removeIdle(w) {
+			return true
+		}
+		// A waker already took us off the list; its token is on the way.
+	} else {
+		s.checkQuiesce()
+	}
+	<-w.parkCh
+	return !s.stopped.Load()
+}
+
+func (s *Scheduler) removeIdle(w *worker) bool {
+	s.idleMu.Lock()
+	defer s.idleMu.Unlock()
+	for i, x := range s.idle {
+		if x == w {
+			s.idle = append(s.idle[:i], s.idle[i+1:]...)
+			s.nidle.Add(-1)
+			return true
+		}
+	}
+	return false
+}
+
+// checkQuiesce stops the scheduler once Close has begun and nothing is left:
+// every worker parked, no goroutine detached in Block, the global queue empty.
+// Parked workers have empty deques and LIFO slots by construction.
+func (s *Scheduler) checkQuiesce() {
+	if !s.closing.Load() || int(s.nidle.Load()) != len(s.workers) || s.ndetached.Load() != 0 || !s.blocking.idle() {
+		return
+	}
+	s.gq.mu.Lock()
+	ok := s.gq.head == nil && !s.stopped.Load() &&
+		int(s.nidle.Load()) == len(s.workers) && s.ndetached.Load() == 0 && s.blocking.idle()
+	if ok {
+		s.stopped.Store(true)
+	}
+	s.gq.mu.Unlock()
+	if ok {
+		close(s.quiesced)
+	}
+}
+
+// Close shuts the scheduler down. Shutdown runs what is queued and rejects
+// what is new: from the moment Close begins, Spawn, Go and Blocking return
+// ErrClosed (a task spawning children during the drain sees ErrClosed from
+// them), Context is cancelled, and every task already queued, running or
+// blocked still runs to its end; continuations (Wake) keep running. Close
+// returns when nothing is queued or running and every goroutine of the pool
+// has exited, so a task that never returns keeps Close waiting. Called from
+// one of s's own tasks, Close only begins the shutdown and returns at once.
+func (s *Scheduler) Close() {
+	s.closeOnce.Do(func() {
+		s.closing.Store(true)
+		s.cancel(ErrClosed)
+		s.blocking.close()
+	})
+	if s.OnWorker() {
+		return
+	}
+	s.checkQuiesce()
+	<-s.quiesced
+	s.stopOnce.Do(func() {
+		for _, w := range s.workers {
+			select {
+			case w.parkCh <- struct{}{}:
+			default:
+			}
+		}
+		s.spareMu.Lock()
+		for _, m := range s.spares {
+			m.assign <- nil
+		}
+		s.spares = nil
+		s.spareMu.Unlock()
+	})
+	s.wg.Wait()
+	s.blocking.release()
+	unregister(s.workers)
+}
+
+// Stats is a snapshot of counters, read with atomics while the pool runs.
+type Stats struct {
+	Workers  int
+	Spawned  uint64 // tasks queued (local and injected)
+	Injected uint64 // tasks that came through the global queue from outside
+	Ran      uint64 // tasks run (by workers and inline by joiners)
+	Stolen   uint64 // successful steals
+	Queued   int    // tasks waiting in deques and the global queue now
+	Parked   int    // workers parked now
+	Spinning int    // workers looking for work now
+	Handoffs uint64 // workers handed to a spare goroutine by Block
+	Detached int    // goroutines that gave away their worker and still run a task
+	Rejected uint64 // submissions refused after Close
+	Panics   uint64 // panics recovered from Go tasks
+
+	BlockingRunning int // functions running on the blocking pool
+	BlockingQueued  int // functions waiting for a blocking-pool goroutine
+}
+
+// Stats returns current counters.
+func (s *Scheduler) Stats() Stats {
+	st := Stats{
+		Workers:  len(s.workers),
+		Injected: s.injected.Load(),
+		Queued:   int(s.gq.n.Load()),
+		Parked:   int(s.nidle.Load()),
+		Spinning: int(s.nspinning.Load()),
+		Handoffs: s.handoffs.Load(),
+		Detached: int(s.ndetached.Load()),
+		Rejected: s.rejected.Load(),
+		Panics:   s.panics.Load(),
+	}
+	st.Spawned = st.Injected
+	for _, w := range s.workers {
+		st.Spawned += w.spawned.Load()
+		st.Ran += w.ran.Load()
+		st.Stolen += w.stolen.Load()
+		st.Queued += w.dq.size()
+	}
+	st.BlockingRunning, st.BlockingQueued = s.blocking.stats()
+	return st
+}
+
+// gqueue is the global injection queue: an intrusive FIFO under a mutex, so
+// any number of pending tasks costs no memory beyond the tasks themselves.
+type gqueue struct {
+	mu         sync.Mutex
+	head, tail *Task
+	n          atomic.Int64
+}
+
+func (q *gqueue) appendList(head, tail *Task, n int64) {
+	if q.tail == nil {
+		q.head = head
+	} else {
+		q.tail.next = head
+	}
+	q.tail = tail
+	q.n.Add(n)
+}
+
+// grab takes a fair share of the global queue into w's deque and returns one
+// task to run.
+func (q *gqueue) grab(w *worker, s *Scheduler) *Task {
+	q.mu.Lock()
+	n := q.n.Load()
+	if n == 0 {
+		q.mu.Unlock()
+		return nil
+	}
+	take := n/int64(len(s.workers)) + 1
+	if take > n {
+		take = n
+	}
+	if take > dequeSize/2 {
+		take = dequeSize / 2
+	}
+	first := q.head
+	last := first
+	for i := int64(1); i < take; i++ {
+		last = last.next
+	}
+	q.head = last.next
+	if q.head == nil {
+		q.tail = nil
+	}
+	last.next = nil
+	q.n.Add(-take)
+	q.mu.Unlock()
+	for x := first.next; x != nil; {
+		nx := x.next
+		x.next = nil
+		if !w.dq.push(x) {
+			s.overflow(w, x)
+		}
+		x = nx
+	}
+	first.next = nil
+	if take > 1 {
+		s.wakeOne()
+	}
+	return first
+}
+
+// All live workers of all schedulers, for current().
+var (
+	regMu    sync.Mutex
+	registry atomic.Pointer[[]*worker]
+	gcache   [256]atomic.Pointer[worker]
+)
+
+func register(ws []*worker) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	var all []*worker
+	if p := registry.Load(); p != nil {
+		all = append(all, *p...)
+	}
+	all = append(all, ws...)
+	registry.Store(&all)
+}
+
+func unregister(ws []*worker) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	p := registry.Load()
+	if p == nil {
+		return
+	}
+	var all []*worker
+	for _, w := range *p {
+		keep := true
+		for _, x := range ws {
+			if w == x {
+				keep = false
+			}
+		}
+		if keep {
+			all = append(all, w)
+		}
+	}
+	registry.Store(&all)
+	for i := range gcache {
+		if w := gcache[i].Load(); w != nil && w.owner.Load() == 0 {
+			gcache[i].CompareAndSwap(w, nil)
+		}
+	}
+}
+
+// current returns the worker the calling goroutine runs, or nil. A
+// direct-mapped cache keyed by the goroutine address makes the common case a
+// few loads; ownership is always confirmed on the worker itself.
+func current() *worker {
+	g := getg()
+	i := (g>>4 ^ g>>12) & uintptr(len(gcache)-1)
+	if w := gcache[i].Load(); w != nil && w.owner.Load() == g {
+		return w
+	}
+	p := registry.Load()
+	if p == nil {
+		return nil
+	}
+	for _, w := range *p {
+		if w.owner.Load() == g {
+			gcache[i].Store(w)
+			return w
+		}
+	}
+	return nil
+}

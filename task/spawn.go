@@ -1,0 +1,256 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/weftrt/weft/scheduler"
+)
+
+var (
+	// ErrClosed: the scheduler was closed before the task could be queued.
+	ErrClosed = scheduler.ErrClosed
+	// ErrDetached is returned by Join and Await on a handle after Detach.
+	ErrDetached = errors.New("task: handle detached")
+	// ErrGoexit: the task called runtime.Goexit (t.FailNow, for one).
+	ErrGoexit = errors.New("task: runtime.Goexit called in task")
+)
+
+// PanicError is the error Join returns for a task that panicked. The worker
+// survives; the panic value and the stack at the panic are kept here.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("task panicked: %v\n\n%s", e.Value, e.Stack)
+}
+
+// Unwrap exposes a panic value that is itself an error to errors.Is/As.
+func (e *PanicError) Unwrap() error {
+	if err, ok := e.Value.(error); ok {
+		return err
+	}
+	return nil
+}
+
+func stack() []byte { return debug.Stack() }
+
+const (
+	flagCancel   uint32 = 1 << iota // Cancel called, or the scheduler closed
+	flagDetached                    // Detach called
+	flagClosedCh                    // the ctx Done channel has been closed
+)
+
+// JoinHandle is a spawned task's result plus control over the task. It has
+// Future's Join, Await, Done and Then. Dropping every reference to a handle
+// detaches the task: the task still runs and the handle is then garbage like
+// any other value (no finalizer, nothing to leak).
+type JoinHandle[T any] struct {
+	t  scheduler.Task
+	c  taskCtx
+	f  Future[T]
+	fn func(ctx context.Context) (T, error)
+}
+
+// taskCtx is the context a task runs with. It is part of the task record, so
+// it costs no allocation; its Done channel is made only if someone asks.
+type taskCtx struct {
+	s     *scheduler.Scheduler
+	flags atomic.Uint32
+	x     atomic.Pointer[ctxExtra]
+}
+
+type ctxExtra struct {
+	done chan struct{}
+	stop func() bool // unregisters from the scheduler's context
+}
+
+func (c *taskCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+func (c *taskCtx) Value(key any) any { return c.s.Context().Value(key) }
+
+func (c *taskCtx) Err() error {
+	if c.flags.Load()&flagCancel != 0 {
+		return context.Canceled
+	}
+	if c.s.Context().Err() != nil {
+		// The scheduler is closing: cancel ourselves first so that Done is
+		// closed whenever Err is non-nil.
+		c.cancel()
+		return context.Canceled
+	}
+	return nil
+}
+
+func (c *taskCtx) Done() <-chan struct{} {
+	if x := c.x.Load(); x != nil {
+		return x.done
+	}
+	x := &ctxExtra{done: make(chan struct{})}
+	if !c.x.CompareAndSwap(nil, x) {
+		return c.x.Load().done
+	}
+	x.stop = context.AfterFunc(c.s.Context(), c.cancel)
+	if c.flags.Load()&flagCancel != 0 {
+		c.closeDone(x)
+	}
+	return x.done
+}
+
+func (c *taskCtx) String() string { return "task.Context" }
+
+func (c *taskCtx) cancel() {
+	for {
+		f := c.flags.Load()
+		if f&flagCancel != 0 || c.flags.CompareAndSwap(f, f|flagCancel) {
+			break
+		}
+	}
+	if x := c.x.Load(); x != nil {
+		c.closeDone(x)
+	}
+}
+
+func (c *taskCtx) closeDone(x *ctxExtra) {
+	for {
+		f := c.flags.Load()
+		if f&flagClosedCh != 0 {
+			return
+		}
+		if c.flags.CompareAndSwap(f, f|flagClosedCh) {
+			close(x.done)
+			return
+		}
+	}
+}
+
+func (c *taskCtx) release() {
+	if x := c.x.Load(); x != nil && x.stop != nil {
+		x.stop()
+	}
+}
+
+type spawnRunner[T any] JoinHandle[T]
+
+func (r *spawnRunner[T]) RunTask() { (*JoinHandle[T])(r).run() }
+
+func (h *JoinHandle[T]) run() {
+	if h.c.flags.Load()&flagCancel != 0 {
+		h.finish(*new(T), context.Canceled)
+		return
+	}
+	var v T
+	var err error
+	normal := false
+	defer func() {
+		if normal {
+			return
+		}
+		r := recover()
+		if r == nil {
+			err = ErrGoexit
+		} else {
+			pe := &PanicError{Value: r, Stack: stack()}
+			err = pe
+			if h.c.flags.Load()&flagDetached != 0 {
+				h.c.s.ReportPanic(pe)
+			}
+		}
+		h.finish(*new(T), err)
+	}()
+	v, err = h.fn(&h.c)
+	normal = true
+	h.finish(v, err)
+}
+
+func (h *JoinHandle[T]) finish(v T, err error) {
+	h.c.release()
+	h.fn = nil // let the closure go even while the handle lives on
+	h.f.Complete(v, err)
+}
+
+// Spawn runs fn as a task on ex's scheduler and returns its handle. From a
+// worker the task goes to that worker's deque, from anywhere else to the
+// global queue. fn's ctx is cancelled by Cancel and when the scheduler closes.
+// After the scheduler has closed the handle resolves at once with ErrClosed.
+func Spawn[T any](ex Executor, fn func(ctx context.Context) (T, error)) *JoinHandle[T] {
+	s := ex.Scheduler()
+	h := &JoinHandle[T]{fn: fn}
+	h.t.Init((*spawnRunner[T])(h))
+	h.c.s = s
+	h.f.sched = s
+	h.f.task = &h.t
+	if err := s.Spawn(&h.t); err != nil {
+		h.fn = nil
+		h.f.Complete(*new(T), err)
+	}
+	return h
+}
+
+// SpawnBlocking runs fn on the scheduler's bounded blocking pool, for work
+// that blocks its goroutine (syscalls, cgo, blocking libraries).
+func SpawnBlocking[T any](ex Executor, fn func(ctx context.Context) (T, error)) *JoinHandle[T] {
+	s := ex.Scheduler()
+	h := &JoinHandle[T]{fn: fn}
+	h.c.s = s
+	h.f.sched = s
+	// No h.f.task: a blocking task is never run inline on a worker.
+	if err := s.Blocking(h.run); err != nil {
+		h.fn = nil
+		h.f.Complete(*new(T), err)
+	}
+	return h
+}
+
+// Join waits for the task and returns its result. A panic in the task comes
+// back as a *PanicError; a task cancelled before it started returns
+// context.Canceled. After Detach it returns ErrDetached.
+func (h *JoinHandle[T]) Join() (T, error) {
+	if h.c.flags.Load()&flagDetached != 0 {
+		return *new(T), ErrDetached
+	}
+	return h.f.Join()
+}
+
+// Await is Join bounded by ctx.
+func (h *JoinHandle[T]) Await(ctx context.Context) (T, error) {
+	if h.c.flags.Load()&flagDetached != 0 {
+		return *new(T), ErrDetached
+	}
+	return h.f.Await(ctx)
+}
+
+// Done is closed when the task has finished.
+func (h *JoinHandle[T]) Done() <-chan struct{} { return h.f.Done() }
+
+// Then runs fn with the task's result on the scheduler.
+func (h *JoinHandle[T]) Then(fn func(T, error)) { h.f.Then(fn) }
+
+// Future returns the task's result future.
+func (h *JoinHandle[T]) Future() *Future[T] { return &h.f }
+
+// Cancel cancels the task's context. A task not yet started will not run and
+// resolves with context.Canceled; a running task sees ctx.Done() closed and
+// decides itself what to return.
+func (h *JoinHandle[T]) Cancel() { h.c.cancel() }
+
+// Detach gives up the result: the task still runs to its end, Join and Await
+// return ErrDetached, and a panic is reported to the scheduler's
+// PanicHandler instead of being returned.
+func (h *JoinHandle[T]) Detach() {
+	for {
+		f := h.c.flags.Load()
+		if f&flagDetached != 0 || h.c.flags.CompareAndSwap(f, f|flagDetached) {
+			return
+		}
+	}
+}
+
+// IsDone reports whether the task finished.
+func (h *JoinHandle[T]) IsDone() bool { return h.f.IsDone() }
