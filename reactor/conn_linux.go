@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -333,16 +332,16 @@ func (l *Loop) readConn(c *Conn) {
 			l.putBuf(c.in)
 			c.in = grown
 		}
-		n, err := unix.Read(c.fd, c.in[c.inLen:])
-		if err != nil {
-			switch err {
+		n, errno := rawRead(c.fd, c.in[c.inLen:])
+		if errno != 0 {
+			switch errno {
 			case unix.EAGAIN:
 				l.releaseIn(c)
 				return
 			case unix.EINTR:
 				continue
 			}
-			l.finish(c, err)
+			l.finish(c, errno)
 			return
 		}
 		if n == 0 {
@@ -448,7 +447,7 @@ func (l *Loop) flush(c *Conn) bool {
 	if len(iov) == 0 {
 		return true
 	}
-	r, _, errno := unix.Syscall(unix.SYS_WRITEV, uintptr(c.fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+	n, errno := rawWritev(c.fd, iov)
 	for i := range iov {
 		iov[i].Base = nil // do not keep chunks reachable from the loop
 	}
@@ -463,7 +462,6 @@ func (l *Loop) flush(c *Conn) bool {
 		l.finish(c, errno)
 		return false
 	}
-	n := int(r)
 	l.local.Writes++
 	l.local.BytesOut += int64(n)
 	c.outLen -= n

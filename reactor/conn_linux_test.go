@@ -406,3 +406,31 @@ func TestAttachAndWatch(t *testing.T) {
 		t.Fatal("watch callback never ran")
 	}
 }
+
+func TestPeerResetWhileWriting(t *testing.T) {
+	g := newTestGroup(t, Loops(1))
+	h := newFuncHandler()
+	chunk := make([]byte, 64<<10)
+	h.data = func(c *Conn, in []byte) int {
+		c.Write(chunk)
+		return len(in)
+	}
+	ln := listenEcho(t, g, h)
+	c := dial(t, ln.Addr())
+	c.Write([]byte("go"))
+	c.Write([]byte("go"))
+	// Close with unread data and SO_LINGER 0: the server sees a reset, not a crash
+	// (writev to a reset socket must give EPIPE/ECONNRESET, never kill the process).
+	c.(*net.TCPConn).SetLinger(0)
+	c.Close()
+	err := h.waitClose(t)
+	if err != io.EOF && !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("OnClose(%v), want a reset, EPIPE or EOF", err)
+	}
+	c2 := dial(t, ln.Addr())
+	c2.SetDeadline(time.Now().Add(10 * time.Second))
+	c2.Write([]byte("go"))
+	if _, err := io.ReadFull(c2, make([]byte, len(chunk))); err != nil {
+		t.Fatalf("after the reset: %v", err)
+	}
+}

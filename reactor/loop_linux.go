@@ -160,22 +160,31 @@ func (l *Loop) run(started chan<- struct{}) {
 }
 
 func (l *Loop) turn() {
-	timeout := 0
-	if len(l.dirty) == 0 && len(l.pending) == 0 {
-		timeout = l.nextTimeout()
-	}
-	if timeout != 0 {
-		l.sleeping.Store(1)
-		if !l.in.empty() || l.stopReq.Load() {
-			l.sleeping.Store(0)
-			timeout = 0
+	// Poll without blocking first: on a busy loop events are usually waiting, and the raw
+	// call keeps the thread's P instead of going through a blocking syscall.
+	n := l.p.pollNow()
+	if n == 0 {
+		timeout := 0
+		if len(l.dirty) == 0 && len(l.pending) == 0 {
+			timeout = l.nextTimeout()
 		}
-	}
-	n, err := l.p.wait(timeout)
-	l.sleeping.Store(0)
-	if err != nil {
-		// EBADF/EINVAL cannot happen while the loop owns its epoll fd; avoid a hot spin.
-		time.Sleep(time.Millisecond)
+		if timeout != 0 {
+			l.sleeping.Store(1)
+			if !l.in.empty() || l.stopReq.Load() {
+				l.sleeping.Store(0)
+				timeout = 0
+			}
+		}
+		if timeout != 0 {
+			var err error
+			n, err = l.p.wait(timeout)
+			l.sleeping.Store(0)
+			if err != nil {
+				// EBADF/EINVAL cannot happen while the loop owns its epoll fd; avoid a
+				// hot spin.
+				time.Sleep(time.Millisecond)
+			}
+		}
 	}
 	l.local.Turns++
 	l.local.Events += int64(n)
