@@ -1,14 +1,16 @@
 package weft
 
-import "github.com/weftrt/weft/scheduler"
+import (
+	"github.com/weftrt/weft/reactor"
+	"github.com/weftrt/weft/scheduler"
+)
 
 // Option configures New.
 type Option func(*config)
 
 type config struct {
-	sched []scheduler.Option
-	// Reactor options (Loops, Balancer, ReusePort) join here with the reactor
-	// Group (issue 5).
+	sched   []scheduler.Option
+	reactor []reactor.Option // Loops, Balancer, ReusePort: runtime_reactor.go
 }
 
 // Workers sets the number of scheduler workers; the default (and n < 1) is GOMAXPROCS.

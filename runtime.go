@@ -3,7 +3,6 @@ package weft
 import (
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/weftrt/weft/scheduler"
 )
@@ -17,6 +16,7 @@ var ErrClosed = errors.New("weft: runtime closed")
 // reverse order of construction.
 type Runtime struct {
 	sched *scheduler.Scheduler
+	reactorPart
 
 	closeOnce sync.Once
 	closeErr  error
@@ -30,6 +30,10 @@ func New(opts ...Option) (*Runtime, error) {
 	}
 	rt := &Runtime{}
 	rt.sched = scheduler.New(cfg.sched...)
+	if err := rt.startReactor(cfg.reactor); err != nil {
+		rt.sched.Close()
+		return nil, err
+	}
 	return rt, nil
 }
 
@@ -53,6 +57,9 @@ func Run(main func(rt *Runtime) error) error {
 // call's result.
 func (rt *Runtime) Close() error {
 	rt.closeOnce.Do(func() {
+		// Reactor first: closing its connections completes the futures
+		// that tasks wait on, so the scheduler can then run them out.
+		rt.closeErr = rt.closeReactor()
 		rt.sched.Close()
 	})
 	return rt.closeErr
@@ -60,11 +67,3 @@ func (rt *Runtime) Close() error {
 
 // Scheduler makes *Runtime a task.Executor.
 func (rt *Runtime) Scheduler() *scheduler.Scheduler { return rt.sched }
-
-// AfterFunc runs fn after d; stop cancels it and reports whether it did so
-// before fn started. This makes *Runtime a task.Timers. For now fn runs on a
-// goroutine of the time package; with the reactor (issue 5) it moves to a
-// loop's timer wheel.
-func (rt *Runtime) AfterFunc(d time.Duration, fn func()) (stop func() bool) {
-	return time.AfterFunc(d, fn).Stop
-}

@@ -1,0 +1,90 @@
+package weft_test
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/weftrt/weft"
+	"github.com/weftrt/weft/reactor"
+)
+
+func TestReactorOptions(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the reactor needs Linux")
+	}
+	rt, err := weft.New(weft.Loops(3), weft.Balancer(reactor.LeastConnections()), weft.ReusePort(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	if n := len(rt.Reactor().Loops()); n != 3 {
+		t.Fatalf("loops: %d, want 3", n)
+	}
+	if _, err := weft.New(weft.Balancer(nil)); err == nil {
+		t.Fatal("New accepted a nil balancer")
+	}
+}
+
+// TestAfterFuncRunsOnALoop checks that the runtime's timers are the loops'
+// timers, not the time package's.
+func TestAfterFuncRunsOnALoop(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the reactor needs Linux")
+	}
+	rt, err := weft.New(weft.Loops(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	onLoop := make(chan bool, 1)
+	rt.AfterFunc(time.Millisecond, func() {
+		in := false
+		for _, l := range rt.Reactor().Loops() {
+			in = in || l.InLoop()
+		}
+		onLoop <- in
+	})
+	select {
+	case in := <-onLoop:
+		if !in {
+			t.Fatal("AfterFunc did not run on a loop")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("timer did not fire")
+	}
+}
+
+// TestTimerSurvivesClose: a timer pending when the runtime closes still fires
+// at its time (on the time package), and one stopped before does not.
+func TestTimerSurvivesClose(t *testing.T) {
+	rt, err := weft.New(weft.Loops(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fired := make(chan time.Time, 1)
+	start := time.Now()
+	rt.AfterFunc(50*time.Millisecond, func() { fired <- time.Now() })
+	stop := rt.AfterFunc(50*time.Millisecond, func() { t.Error("stopped timer fired") })
+	if err := rt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !stop() {
+		t.Fatal("stop after Close reported false for a pending timer")
+	}
+	select {
+	case at := <-fired:
+		if at.Sub(start) < 50*time.Millisecond {
+			t.Fatalf("fired early, after %v", at.Sub(start))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("timer pending at Close never fired")
+	}
+	late := make(chan struct{})
+	rt.AfterFunc(time.Millisecond, func() { close(late) })
+	select {
+	case <-late:
+	case <-time.After(5 * time.Second):
+		t.Fatal("AfterFunc after Close never fired")
+	}
+}
