@@ -93,12 +93,13 @@ func (l *Loop) Submit(fn func()) error {
 		return ErrClosed
 	}
 	l.in.push(fn)
-	l.submitting.Add(-1)
 	// Only a sleeping loop needs the eventfd write; an awake one drains the inbox before it
 	// sleeps again (it re-checks the inbox after announcing sleep).
 	if l.sleeping.CompareAndSwap(1, 0) {
 		l.p.wake()
 	}
+	// Still counted while touching the eventfd, so shutdown cannot close it under us.
+	l.submitting.Add(-1)
 	return nil
 }
 
@@ -157,6 +158,10 @@ func (l *Loop) run(started chan<- struct{}) {
 		l.turn()
 	}
 	l.shutdown()
+	// The thread goes back to the pool and may run other goroutines: InLoop must not
+	// recognise it any more.
+	l.tid.Store(0)
+	close(l.done)
 }
 
 func (l *Loop) turn() {
@@ -267,7 +272,6 @@ func (l *Loop) shutdown() {
 	l.timers = nil
 	l.publish()
 	l.p.close()
-	close(l.done)
 }
 
 // Watch registers a raw fd (an eventfd, a connecting socket) with the loop; cb runs on the

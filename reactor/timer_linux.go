@@ -109,6 +109,10 @@ func (h *timerHeap) compact() int {
 // the returned timer never fires and Stop reports false.
 func (l *Loop) AfterFunc(d time.Duration, fn func()) *Timer {
 	t := &Timer{l: l, fn: fn}
+	if l.closed.Load() {
+		t.state.Store(timerFired)
+		return t
+	}
 	if d < 0 {
 		d = 0
 	}
