@@ -15,7 +15,7 @@ import (
 	"github.com/weftrt/weft"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreCurrent()) }
 
 // TestEcho runs 10 standard clients, each sending HELLO WORLD[i] for
 // i = 1..1024 one at a time and checking every echo byte for byte.
