@@ -47,6 +47,7 @@ const (
 	wakeKind  waiterKind = iota // send on ch (cap 1)
 	closeKind                   // close ch: the Done channel
 	runKind                     // hand t to the scheduler: a Then continuation
+	funcKind                    // call fn on the completing goroutine: short, non-blocking bookkeeping
 )
 
 type waiter struct {
@@ -55,6 +56,7 @@ type waiter struct {
 	ch   chan struct{}
 	t    *scheduler.Task
 	s    *scheduler.Scheduler
+	fn   func()
 }
 
 var doneMark = &waiter{}
@@ -116,6 +118,8 @@ func (f *Future[T]) fire(w *waiter) {
 		close(w.ch)
 	case runKind:
 		wake(w.s, w.t)
+	case funcKind:
+		w.fn()
 	}
 }
 
@@ -147,6 +151,15 @@ func (f *Future[T]) addWaiter(w *waiter) bool {
 		if f.waiters.CompareAndSwap(h, w) {
 			return true
 		}
+	}
+}
+
+// onDone calls fn (short, non-blocking) on the goroutine that completes f, or
+// now if f is already done. The combinators use it for bookkeeping that needs
+// no scheduler hop.
+func (f *Future[T]) onDone(fn func()) {
+	if !f.addWaiter(&waiter{kind: funcKind, fn: fn}) {
+		fn()
 	}
 }
 
