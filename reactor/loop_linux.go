@@ -26,14 +26,15 @@ type Loop struct {
 	tid        atomic.Int32
 	done       chan struct{}
 
-	conns    []*Conn // indexed by fd
-	watches  map[int]func(uint32)
-	gen      uint32
-	dirty    []*Conn // connections with output to flush (or a close to finish) this turn
-	pending  []*Conn // connections that hit the per-turn read cap and still have input
-	pending2 []*Conn
-	timers   timerHeap
-	epoch    time.Time
+	conns      []*Conn // indexed by fd
+	watches    map[int]func(uint32)
+	gen        uint32
+	dirty      []*Conn // connections with output to flush (or a close to finish) this turn
+	pending    []*Conn // connections that hit the per-turn read cap and still have input
+	pending2   []*Conn
+	timers     timerHeap
+	lastEvents int
+	epoch      time.Time
 
 	stoppedTimers atomic.Int64
 
@@ -165,9 +166,13 @@ func (l *Loop) run(started chan<- struct{}) {
 }
 
 func (l *Loop) turn() {
-	// Poll without blocking first: on a busy loop events are usually waiting, and the raw
-	// call keeps the thread's P instead of going through a blocking syscall.
-	n := l.p.pollNow()
+	// After a busy turn, poll without blocking first: events are usually waiting, and
+	// the raw call keeps the thread's P instead of going through a blocking syscall. After
+	// a quiet turn that poll would almost always come back empty, so skip it.
+	n := 0
+	if l.lastEvents > 1 || len(l.dirty) > 0 || len(l.pending) > 0 {
+		n = l.p.pollNow()
+	}
 	if n == 0 {
 		timeout := 0
 		if len(l.dirty) == 0 && len(l.pending) == 0 {
@@ -191,6 +196,7 @@ func (l *Loop) turn() {
 			}
 		}
 	}
+	l.lastEvents = n
 	l.local.Turns++
 	l.local.Events += int64(n)
 	for i := 0; i < n; i++ {
