@@ -1,7 +1,6 @@
 package reactor
 
 import (
-	"hash/fnv"
 	"net"
 	"sync/atomic"
 )
@@ -59,7 +58,11 @@ func (sourceHash) Pick(loops []*Loop, remote net.Addr) *Loop {
 	if v4 := ip.To4(); v4 != nil {
 		ip = v4
 	}
-	h := fnv.New32a()
-	h.Write(ip)
-	return loops[h.Sum32()%uint32(len(loops))]
+	// FNV-1a, inline so that a pick does not allocate a hash.Hash.
+	h := uint32(2166136261)
+	for _, b := range ip {
+		h ^= uint32(b)
+		h *= 16777619
+	}
+	return loops[h%uint32(len(loops))]
 }

@@ -348,6 +348,10 @@ func (ln *Listener) startReusePort(network string, a *net.TCPAddr) error {
 	errs := make(chan error, len(loops))
 	for i, l := range loops {
 		fd := ln.fds[i]
+		if l.InLoop() { // Listen called from a loop callback: do not wait on ourselves
+			errs <- ln.watchReuse(l, fd)
+			continue
+		}
 		if err := l.Submit(func() { errs <- ln.watchReuse(l, fd) }); err != nil {
 			errs <- err
 		}
