@@ -43,6 +43,45 @@ type reactorPart struct {
 	tmu     sync.Mutex
 	timers  map[*rtTimer]struct{}
 	tclosed bool
+
+	hmu     sync.Mutex
+	hooks   map[*func()]struct{}
+	hclosed bool
+}
+
+// OnClose registers fn to run when Close begins, before the reactor stops.
+// It is for layers that hold what the reactor does not own, such as a socket
+// whose connect is still in flight. The returned func unregisters fn. After
+// Close has begun, fn runs at once.
+func (rt *Runtime) OnClose(fn func()) (remove func()) {
+	rt.hmu.Lock()
+	if rt.hclosed {
+		rt.hmu.Unlock()
+		fn()
+		return func() {}
+	}
+	if rt.hooks == nil {
+		rt.hooks = make(map[*func()]struct{})
+	}
+	key := &fn
+	rt.hooks[key] = struct{}{}
+	rt.hmu.Unlock()
+	return func() {
+		rt.hmu.Lock()
+		delete(rt.hooks, key)
+		rt.hmu.Unlock()
+	}
+}
+
+func (rt *Runtime) runCloseHooks() {
+	rt.hmu.Lock()
+	rt.hclosed = true
+	hooks := rt.hooks
+	rt.hooks = nil
+	rt.hmu.Unlock()
+	for fn := range hooks {
+		(*fn)()
+	}
 }
 
 // startReactor runs in New. Without epoll (ErrUnsupported) the runtime still
@@ -64,6 +103,7 @@ func (rt *Runtime) startReactor(opts []reactor.Option) error {
 // closeReactor runs in Close before the scheduler stops: closing connections
 // completes the futures that tasks wait on, so the tasks can finish.
 func (rt *Runtime) closeReactor() error {
+	rt.runCloseHooks()
 	var err error
 	if rt.group != nil {
 		err = rt.group.Close()

@@ -88,3 +88,24 @@ func TestTimerSurvivesClose(t *testing.T) {
 		t.Fatal("AfterFunc after Close never fired")
 	}
 }
+
+func TestOnClose(t *testing.T) {
+	rt, err := weft.New(weft.Loops(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	rt.OnClose(func() { ran++ })
+	remove := rt.OnClose(func() { t.Error("removed hook ran") })
+	remove()
+	if err := rt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if ran != 1 {
+		t.Fatalf("hook ran %d times, want 1", ran)
+	}
+	rt.OnClose(func() { ran++ }) // after Close: at once
+	if ran != 2 {
+		t.Fatal("hook registered after Close did not run")
+	}
+}

@@ -27,6 +27,7 @@ type dialer struct {
 	done    atomic.Bool
 	watched bool // loop-only
 	stop    func() bool
+	unhook  atomic.Pointer[func()] // set once; read where ordering with the set is not guaranteed
 }
 
 func dialAddr(ctx context.Context, rt *weft.Runtime, network string, ap netip.AddrPort, cfg *config, f *task.Future[*Stream]) {
@@ -60,6 +61,11 @@ func dialAddr(ctx context.Context, rt *weft.Runtime, network string, ap netip.Ad
 	}
 	d.fd = fd
 	d.loop = g.Next()
+	// The reactor does not own a watched fd, so a connect still in flight
+	// when the runtime closes is abandoned here, not leaked. Registered
+	// before the context callback, whose goroutine then sees it set.
+	unhook := rt.OnClose(func() { d.cancel(ErrClosed) })
+	d.unhook.Store(&unhook)
 	if ctx.Done() != nil {
 		d.stop = context.AfterFunc(ctx, func() { d.cancel(ctx.Err()) })
 	}
@@ -94,6 +100,7 @@ func (d *dialer) ready(uint32) {
 	if d.stop != nil {
 		d.stop()
 	}
+	d.dropHook()
 	soerr, err := unix.GetsockoptInt(d.fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	if err == nil && soerr != 0 {
 		err = os.NewSyscallError("connect", unix.Errno(soerr))
@@ -114,6 +121,12 @@ func (d *dialer) unwatch() {
 	if d.watched {
 		d.watched = false
 		_ = d.loop.Unwatch(d.fd)
+	}
+}
+
+func (d *dialer) dropHook() {
+	if u := d.unhook.Load(); u != nil {
+		(*u)()
 	}
 }
 
@@ -139,6 +152,7 @@ func (d *dialer) finish(cause error, onLoop bool) {
 	if onLoop {
 		d.unwatch()
 	}
+	d.dropHook()
 	unix.Close(d.fd)
 	d.f.Complete(nil, d.opErr(cause))
 }

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/weftrt/weft"
 	weftnet "github.com/weftrt/weft/net"
 )
 
@@ -62,5 +63,31 @@ func TestDialTimeout(t *testing.T) {
 	}
 	if el := time.Since(start); el > 2*time.Second {
 		t.Fatalf("dial gave up after %v", el)
+	}
+}
+
+// TestDialPendingAtClose: a connect still in flight when the runtime closes
+// fails with ErrClosed and leaves no fd behind.
+func TestDialPendingAtClose(t *testing.T) {
+	addr := fullListener(t)
+	before := fdCount(t)
+	rt, err := weft.New(weft.Loops(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := weftnet.Dial(context.Background(), rt, "tcp", addr)
+	select {
+	case <-f.Done():
+		t.Fatal("dial to a full listener finished at once")
+	case <-time.After(20 * time.Millisecond):
+	}
+	if err := rt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wait(t, f); !errors.Is(err, weftnet.ErrClosed) {
+		t.Fatalf("got %v, want ErrClosed", err)
+	}
+	if after := fdCount(t); after != before {
+		t.Fatalf("fds: %d before, %d after", before, after)
 	}
 }
