@@ -96,7 +96,11 @@ func (l *Loop) attach(fd int, h Handler, laddr, raddr net.Addr) (*Conn, error) {
 		return nil, fmt.Errorf("reactor: attach fd %d: already attached", fd)
 	}
 	if _, ok := l.watches[fd]; ok {
-		return nil, fmt.Errorf("reactor: attach fd %d: fd is watched", fd)
+		// Either the watcher hands its fd over (a finished connect) or it closed the fd
+		// without Unwatch and the number came back for a new socket: the connection
+		// takes the fd over in both cases.
+		delete(l.watches, fd)
+		_ = l.p.del(fd)
 	}
 	l.gen++
 	if l.gen == 0 { // 0 marks watched fds in epoll data

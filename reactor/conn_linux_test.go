@@ -434,3 +434,37 @@ func TestPeerResetWhileWriting(t *testing.T) {
 		t.Fatalf("after the reset: %v", err)
 	}
 }
+
+// A connecting socket is watched until writable and then attached; Attach takes the fd
+// over even if the watcher did not Unwatch first.
+func TestAttachTakesOverWatchedFd(t *testing.T) {
+	g := newTestGroup(t, Loops(1))
+	l := g.Loops()[0]
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := os.NewFile(uintptr(fds[1]), "peer")
+	defer peer.Close()
+	h := newFuncHandler()
+	h.data = func(c *Conn, in []byte) int { c.Write(in); return len(in) }
+	res := make(chan error, 1)
+	l.Submit(func() {
+		err := l.Watch(fds[0], EventOut, func(uint32) {
+			_, err := l.Attach(fds[0], h)
+			res <- err
+		})
+		if err != nil {
+			res <- err
+		}
+	})
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+	peer.SetDeadline(time.Now().Add(5 * time.Second))
+	peer.Write([]byte("hi"))
+	buf := make([]byte, 2)
+	if _, err := io.ReadFull(peer, buf); err != nil || string(buf) != "hi" {
+		t.Fatalf("got %q, %v", buf, err)
+	}
+}
