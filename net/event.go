@@ -56,6 +56,9 @@ func (s *Stream) Send(p []byte) error {
 	s.busy = true
 	s.mu.Lock()
 	err := s.writeErrLocked(false)
+	if err == nil && len(s.stage) > 0 {
+		s.flushLocked() // bytes posted from elsewhere go first
+	}
 	if err == nil && s.writes.len() == 0 {
 		// Nothing queued ahead of it: straight into the outbound buffer.
 		_, err = s.conn.Write(p)

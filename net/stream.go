@@ -47,6 +47,8 @@ type Stream struct {
 
 	mu       sync.Mutex
 	in       []byte // inbound bytes not yet read (futures face)
+	stage    []byte // outbound bytes accepted off the loop, not yet in conn
+	outSnap  int    // conn.Buffered() when the loop last looked
 	inOff    int
 	rerr     error // sticky read error once the connection is gone
 	werr     error // sticky write error
@@ -217,6 +219,21 @@ func (s *Stream) enqueue(p []byte, all, future bool) (*task.Future[int], error) 
 		s.mu.Unlock()
 		return nil, nil
 	}
+	if s.writes.len() == 0 && len(s.stage)+len(p) <= s.cfg.writeHigh-s.outSnap {
+		// Room under the watermark: take a copy and complete now, as a
+		// kernel socket buffer would, so the writer does not wait a loop
+		// turn for a future that cannot fail.
+		s.stage = append(s.stage, p...)
+		kick := s.kickLocked()
+		s.mu.Unlock()
+		if kick {
+			s.submit()
+		}
+		if future {
+			return task.Ready(len(p), nil), nil
+		}
+		return nil, nil
+	}
 	w := writeReq{p: p, all: all}
 	if future {
 		w.f = task.NewFuture[int](s.rt)
@@ -311,6 +328,20 @@ func (s *Stream) service() {
 // fails from another goroutine is never touched again: the caller may reuse
 // its buffer as soon as the future completes.
 func (s *Stream) flushLocked() {
+	defer func() { s.outSnap = s.conn.Buffered() }()
+	if len(s.stage) > 0 {
+		_, err := s.conn.Write(s.stage)
+		if cap(s.stage) > keepInbound {
+			s.stage = nil
+		} else {
+			s.stage = s.stage[:0]
+		}
+		if err != nil {
+			s.werr = err
+			s.failWritesLocked(err)
+			return
+		}
+	}
 	for s.writes.len() > 0 {
 		w := s.writes.front()
 		chunk := w.p[w.off:]
@@ -414,6 +445,7 @@ func (s *Stream) onClose(err error) {
 			s.werr = werr
 		}
 		s.failAllLocked(s.rerr, s.werr)
+		s.stage = nil
 		s.stopReadTimerLocked()
 		s.stopWriteTimerLocked()
 	}
