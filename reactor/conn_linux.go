@@ -390,11 +390,20 @@ func (l *Loop) releaseIn(c *Conn) {
 func (l *Loop) peerClosed(c *Conn) {
 	c.peerEOF = true
 	l.releaseIn(c)
+	if c.state != stateOpen {
+		return
+	}
+	if eh, ok := c.h.(ReadEOFHandler); ok && !c.wantShutWr && eh.OnReadEOF(c) {
+		if c.state == stateOpen {
+			c.updateInterest() // nothing more to read: EPOLLIN off
+		}
+		return
+	}
 	if c.state == stateOpen {
 		c.state = stateClosing
 		c.closeErr = io.EOF
+		l.markDirty(c)
 	}
-	l.markDirty(c)
 }
 
 // flushDirty gives every connection with queued output one writev, then finishes pending
@@ -423,6 +432,10 @@ func (l *Loop) flushDirty() {
 			c.wrShut = true
 			if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
 				l.finish(c, err)
+				continue
+			}
+			if c.peerEOF { // both directions are done
+				l.finish(c, io.EOF)
 			}
 		}
 	}

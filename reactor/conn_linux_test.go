@@ -468,3 +468,45 @@ func TestAttachTakesOverWatchedFd(t *testing.T) {
 		t.Fatalf("got %q, %v", buf, err)
 	}
 }
+
+// eofHandler answers after the peer's half-close, from a timer (as an asynchronous
+// handler would), then closes.
+type eofHandler struct {
+	funcHandler
+	viaCloseWrite bool
+}
+
+func (h *eofHandler) OnReadEOF(c *Conn) bool {
+	c.Loop().AfterFunc(time.Millisecond, func() {
+		c.Write([]byte("late answer"))
+		if h.viaCloseWrite {
+			c.CloseWrite()
+		} else {
+			c.Close()
+		}
+	})
+	return true
+}
+
+func TestReadEOFKeepsWriting(t *testing.T) {
+	for _, viaCW := range []bool{false, true} {
+		g := newTestGroup(t, Loops(1))
+		h := &eofHandler{funcHandler: *newFuncHandler(), viaCloseWrite: viaCW}
+		ln := listenEcho(t, g, h)
+		c := dial(t, ln.Addr())
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte("question"))
+		c.(*net.TCPConn).CloseWrite()
+		got, err := io.ReadAll(c)
+		if err != nil || string(got) != "late answer" {
+			t.Fatalf("closeWrite=%v: got %q, %v", viaCW, got, err)
+		}
+		want := error(nil)
+		if viaCW {
+			want = io.EOF
+		}
+		if err := h.waitClose(t); err != want {
+			t.Fatalf("closeWrite=%v: OnClose(%v), want %v", viaCW, err, want)
+		}
+	}
+}

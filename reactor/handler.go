@@ -19,6 +19,15 @@ type Handler interface {
 // the same time).
 type WritableHandler interface{ OnWritable(c *Conn) }
 
+// ReadEOFHandler is optional: OnReadEOF runs on the loop when the peer half-closes (read
+// returns EOF). Returning true keeps the connection open for writing, as a net.Conn
+// would: the handler finishes it later with Close (OnClose(c, nil)) or CloseWrite
+// (OnClose(c, io.EOF) once flushed). Returning false, or not implementing the interface,
+// flushes queued output and closes with OnClose(c, io.EOF).
+type ReadEOFHandler interface {
+	OnReadEOF(c *Conn) (keepWriting bool)
+}
+
 // Event bits for Loop.Watch. They equal the Linux epoll bits so that they pass straight
 // through; they are defined here so that callers compile on every system.
 const (
