@@ -1,12 +1,15 @@
 package weft_test
 
 import (
+	"context"
+	"errors"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/weftrt/weft"
 	"github.com/weftrt/weft/reactor"
+	"github.com/weftrt/weft/task"
 )
 
 func TestReactorOptions(t *testing.T) {
@@ -107,5 +110,63 @@ func TestOnClose(t *testing.T) {
 	rt.OnClose(func() { ran++ }) // after Close: at once
 	if ran != 2 {
 		t.Fatal("hook registered after Close did not run")
+	}
+}
+
+func timersFired(rt *weft.Runtime) int64 {
+	var n int64
+	for _, l := range rt.Reactor().Loops() {
+		n += l.Stats().Timers
+	}
+	return n
+}
+
+// TestTaskTimersUseLoops: task.Sleep, Timeout and tickers on a Runtime are
+// driven by the loops' timers (the loops count every timer they fire).
+func TestTaskTimersUseLoops(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the reactor needs Linux")
+	}
+	rt, err := weft.New(weft.Loops(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	before := timersFired(rt)
+
+	start := time.Now()
+	if _, err := task.Sleep(rt, 20*time.Millisecond).Join(); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 20*time.Millisecond {
+		t.Fatalf("Sleep(20ms) returned after %v", el)
+	}
+
+	never := task.NewFuture[int](rt)
+	if _, err := task.Timeout(rt, never, 10*time.Millisecond).Join(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Timeout: %v", err)
+	}
+
+	tk := task.NewTicker(rt, 5*time.Millisecond)
+	for i := 0; i < 3; i++ {
+		if _, err := tk.Next().Join(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tk.Stop()
+
+	select {
+	case <-task.After(rt, time.Millisecond):
+	case <-time.After(5 * time.Second):
+		t.Fatal("After never fired")
+	}
+
+	// Loop stats are published once per turn; one more timer makes sure the
+	// turn that fired the last one has been counted.
+	if _, err := task.Sleep(rt, time.Millisecond).Join(); err != nil {
+		t.Fatal(err)
+	}
+	if fired := timersFired(rt) - before; fired < 6 {
+		t.Fatalf("loops fired %d timers, want at least 6", fired)
 	}
 }
