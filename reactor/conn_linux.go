@@ -78,16 +78,16 @@ func (l *Loop) Attach(fd int, h Handler) (*Conn, error) {
 	if sa, err := unix.Getpeername(fd); err == nil {
 		raddr = sockaddrToAddr(sa)
 	}
-	l.conns_.Add(1)
+	l.nconns.Add(1)
 	c, err := l.attach(fd, h, laddr, raddr)
 	if err != nil {
-		l.conns_.Add(-1)
+		l.nconns.Add(-1)
 		return nil, err
 	}
 	return c, nil
 }
 
-// attach registers fd; the caller has already counted it in conns_.
+// attach registers fd; the caller has already counted it in nconns.
 func (l *Loop) attach(fd int, h Handler, laddr, raddr net.Addr) (*Conn, error) {
 	if l.stopReq.Load() {
 		return nil, ErrClosed
@@ -538,7 +538,7 @@ func (l *Loop) finish(c *Conn, err error) {
 	}
 	c.dropOut()
 	l.local.Closed++
-	l.conns_.Add(-1)
+	l.nconns.Add(-1)
 	c.h.OnClose(c, err)
 }
 

@@ -306,7 +306,7 @@ func (ln *Listener) dispatch(fd int, sa unix.Sockaddr) {
 		l = loops[0]
 	}
 	laddr := ln.laddr
-	l.conns_.Add(1)
+	l.nconns.Add(1)
 	l.accepted.Add(1)
 	ln.accepted.Add(1)
 	err := l.Submit(func() {
@@ -317,12 +317,12 @@ func (ln *Listener) dispatch(fd int, sa unix.Sockaddr) {
 			}
 		}
 		if _, err := l.attach(fd, ln.h, la, raddr); err != nil {
-			l.conns_.Add(-1)
+			l.nconns.Add(-1)
 			unix.Close(fd)
 		}
 	})
 	if err != nil {
-		l.conns_.Add(-1)
+		l.nconns.Add(-1)
 		unix.Close(fd)
 	}
 }
@@ -407,7 +407,7 @@ func (ln *Listener) watchReuse(l *Loop, fd int) error {
 			}
 			backoff = 0
 			_ = unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-			l.conns_.Add(1)
+			l.nconns.Add(1)
 			l.accepted.Add(1)
 			ln.accepted.Add(1)
 			la := ln.laddr
@@ -417,7 +417,7 @@ func (ln *Listener) watchReuse(l *Loop, fd int) error {
 				}
 			}
 			if _, err := l.attach(nfd, ln.h, la, sockaddrToAddr(sa)); err != nil {
-				l.conns_.Add(-1)
+				l.nconns.Add(-1)
 				unix.Close(nfd)
 			}
 		}

@@ -18,6 +18,8 @@ type Loop struct {
 	cfg *config
 	p   *poller
 
+	// Written by other goroutines: kept off the cache lines of loop-local state.
+	_          [64]byte
 	in         inbox
 	sleeping   atomic.Int32 // 1 while the loop is (about to be) blocked in epoll_wait
 	submitting atomic.Int32 // producers between the closed check and their push
@@ -25,6 +27,7 @@ type Loop struct {
 	stopReq    atomic.Bool
 	tid        atomic.Int32
 	done       chan struct{}
+	_          [64]byte
 
 	conns      []*Conn // indexed by fd
 	watches    map[int]func(uint32)
@@ -47,7 +50,7 @@ type Loop struct {
 	pub   struct {
 		closed, events, turns, wakeups, reads, writes, bytesIn, bytesOut, tasks, timers, paused atomic.Int64
 	}
-	conns_   atomic.Int64
+	nconns   atomic.Int64
 	accepted atomic.Int64
 }
 
@@ -108,7 +111,7 @@ func (l *Loop) Submit(fn func()) error {
 func (l *Loop) Stats() LoopStats {
 	return LoopStats{
 		ID:       l.id,
-		Conns:    l.conns_.Load(),
+		Conns:    l.nconns.Load(),
 		Accepted: l.accepted.Load(),
 		Closed:   l.pub.closed.Load(),
 		Events:   l.pub.events.Load(),
@@ -124,7 +127,7 @@ func (l *Loop) Stats() LoopStats {
 	}
 }
 
-func (l *Loop) load() int64 { return l.conns_.Load() }
+func (l *Loop) load() int64 { return l.nconns.Load() }
 
 func (l *Loop) publish() {
 	s := &l.local
