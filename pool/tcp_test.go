@@ -27,6 +27,9 @@ type echoServer struct {
 
 func newRuntime(t testing.TB) *weft.Runtime {
 	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("the reactor needs Linux")
+	}
 	rt, err := weft.New(weft.Workers(2), weft.Loops(2))
 	if err != nil {
 		t.Fatal(err)
