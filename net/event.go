@@ -18,6 +18,14 @@ type Handler interface {
 	OnClose(s *Stream, err error)
 }
 
+// ReadEOFHandler is optional on a Handler: OnReadEOF runs on the loop when
+// the peer half-closes. Returning true keeps the stream open for writing
+// until the handler calls Close or CloseWrite; false (or not implementing
+// it) flushes queued output and closes, and OnClose gets io.EOF.
+type ReadEOFHandler interface {
+	OnReadEOF(s *Stream) (keepWriting bool)
+}
+
 // HandlerFuncs adapts plain functions to a Handler; nil fields do nothing
 // (a nil Data consumes everything).
 type HandlerFuncs struct {
@@ -142,6 +150,15 @@ func (t *eventTrampoline) OnClose(c *reactor.Conn, err error) {
 	if s, ok := c.Context().(*Stream); ok {
 		s.onClose(err)
 	}
+}
+
+func (t *eventTrampoline) OnReadEOF(c *reactor.Conn) bool {
+	eh, ok := t.h.(ReadEOFHandler)
+	if !ok {
+		return false
+	}
+	s, ok := c.Context().(*Stream)
+	return ok && eh.OnReadEOF(s)
 }
 
 func (t *eventTrampoline) OnWritable(c *reactor.Conn) {

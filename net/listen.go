@@ -15,6 +15,7 @@ type Option func(*config)
 
 type streamConfig struct {
 	writeHigh int
+	halfClose bool
 }
 
 type config struct {
@@ -46,6 +47,14 @@ func newConfig(opts []Option) *config {
 // WithHandler serves the listener's streams with the event face: h gets every
 // connection's callbacks on its loop, and Accept is not used.
 func WithHandler(h Handler) Option { return func(c *config) { c.handler = h } }
+
+// HalfClose keeps streams writable after the peer half-closes: Read then
+// returns io.EOF while Write goes on until Close or CloseWrite, as with a
+// *net.TCPConn. Without it a peer's EOF closes the stream once queued output
+// is flushed, and later writes fail (EPIPE), which lets a pool notice a
+// dead connection without reading. Event-face handlers opt in per handler by
+// implementing ReadEOFHandler instead.
+func HalfClose(on bool) Option { return func(c *config) { c.halfClose = on } }
 
 // Backlog bounds the streams accepted by the loops but not yet taken by
 // Accept; connections beyond it are reset. n <= 0 keeps the default.
@@ -194,6 +203,15 @@ func (t *streamTrampoline) OnClose(c *reactor.Conn, err error) {
 	if s, ok := c.Context().(*Stream); ok {
 		s.onClose(err)
 	}
+}
+
+func (t *streamTrampoline) OnReadEOF(c *reactor.Conn) bool {
+	s, ok := c.Context().(*Stream)
+	if !ok || !t.cfg.halfClose {
+		return false
+	}
+	s.onReadEOF()
+	return true
 }
 
 func (t *streamTrampoline) OnWritable(c *reactor.Conn) {

@@ -8,6 +8,7 @@ import (
 	"math/rand"
 	stdnet "net"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -648,5 +649,86 @@ func TestWriteBackpressure(t *testing.T) {
 	}
 	if _, err := wait(t, last); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHalfCloseServer: with HalfClose a server stream reads the client's
+// request to EOF and still answers on the same connection.
+func TestHalfCloseServer(t *testing.T) {
+	rt := newRuntime(t)
+	ln := listen(t, rt, weftnet.HalfClose(true))
+	acc := ln.Accept()
+	c, err := stdnet.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := wait(t, acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("question"))
+	c.(*stdnet.TCPConn).CloseWrite()
+	req, err := io.ReadAll(s.NetConn())
+	if err != nil || string(req) != "question" {
+		t.Fatalf("server read %q, %v", req, err)
+	}
+	if _, err := wait(t, s.WriteAll([]byte("answer"))); err != nil {
+		t.Fatalf("write after peer EOF: %v", err)
+	}
+	s.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(c)
+	if err != nil || string(got) != "answer" {
+		t.Fatalf("client got %q, %v", got, err)
+	}
+}
+
+// TestPeerCloseFailsWrites: without HalfClose a peer's close makes writes
+// fail, which is how a pool sees a dead idle connection without reading.
+func TestPeerCloseFailsWrites(t *testing.T) {
+	rt := newRuntime(t)
+	ln := listen(t, rt)
+	c, s := pair(t, rt, ln)
+	defer s.Close()
+	c.Close()
+	if _, err := wait(t, s.Read(make([]byte, 1))); err != io.EOF {
+		t.Fatalf("read: %v, want EOF", err)
+	}
+	if _, err := wait(t, s.Write(nil)); !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("write after peer close: %v, want EPIPE", err)
+	}
+}
+
+// countEOF answers with the number of bytes it saw once the peer
+// half-closes, then closes.
+type countEOF struct{}
+
+func (h *countEOF) OnOpen(s *weftnet.Stream) { s.SetContext(0) }
+func (h *countEOF) OnData(s *weftnet.Stream, in []byte) int {
+	s.SetContext(s.Context().(int) + len(in))
+	return len(in)
+}
+func (h *countEOF) OnClose(*weftnet.Stream, error) {}
+func (h *countEOF) OnReadEOF(s *weftnet.Stream) bool {
+	s.Send([]byte(strconv.Itoa(s.Context().(int))))
+	s.Close()
+	return true
+}
+
+func TestEventReadEOF(t *testing.T) {
+	rt := newRuntime(t)
+	ln := listen(t, rt, weftnet.WithHandler(&countEOF{}))
+	c, err := stdnet.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write(make([]byte, 12345))
+	c.(*stdnet.TCPConn).CloseWrite()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(c)
+	if err != nil || string(got) != "12345" {
+		t.Fatalf("got %q, %v", got, err)
 	}
 }

@@ -419,6 +419,19 @@ func (s *Stream) onData(in []byte) int {
 	return total
 }
 
+// onReadEOF runs on the loop when the peer half-closed and the stream stays
+// writable: what is buffered can still be read, then Read gives io.EOF.
+func (s *Stream) onReadEOF() {
+	s.mu.Lock()
+	if s.rerr == nil {
+		s.rerr = io.EOF
+	}
+	if s.inLen() == 0 {
+		s.failReadsLocked(io.EOF)
+	}
+	s.mu.Unlock()
+}
+
 // onWritable runs on the loop when the outbound buffer has drained.
 func (s *Stream) onWritable() { s.service() }
 
