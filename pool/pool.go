@@ -67,6 +67,7 @@ type Pool[T any] struct {
 	reapStop   func() bool
 	expiring   bool // a timer will fail the waiters past ConnectionTimeout
 	expireStop func() bool
+	unhook     func() // drops the runtime's close hook
 	st         counters
 }
 
@@ -143,6 +144,19 @@ func New[T any](m Manager[T], opts ...Option) (*Pool[T], error) {
 	}
 	p.mu.Unlock()
 	p.startConnects(n)
+
+	// A pool on a *weft.Runtime closes with it: its queued Gets would otherwise wait on
+	// a scheduler that no longer runs anything.
+	if oc, ok := cfg.ex.(interface{ OnClose(func()) (remove func()) }); ok {
+		unhook := oc.OnClose(func() { p.Close() }) // runs at once if rt is closing already
+		p.mu.Lock()
+		p.unhook = unhook
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			unhook()
+		}
+	}
 	return p, nil
 }
 
@@ -597,8 +611,12 @@ func (p *Pool[T]) Close() error {
 		ws = append(ws, w)
 	}
 	stops := []func() bool{p.reapStop, p.expireStop}
+	unhook := p.unhook
 	p.mu.Unlock()
 
+	if unhook != nil {
+		unhook()
+	}
 	p.cancel()
 	for _, stop := range stops {
 		if stop != nil {

@@ -248,3 +248,26 @@ func TestTCPDialFailure(t *testing.T) {
 		t.Fatalf("TCP with a nil runtime: %v", err)
 	}
 }
+
+func TestRuntimeCloseClosesPool(t *testing.T) {
+	rt := newRuntime(t)
+	srv := newEchoServer(t, rt)
+	p, err := New(TCP(rt, srv.addr()), MaxSize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := join(t, p.Get(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := p.Get(context.Background())
+	srv.ln.Close()
+	rt.Close()
+	if _, err := join(t, waiting); !errors.Is(err, ErrClosed) {
+		t.Fatalf("a Get queued across rt.Close: %v", err)
+	}
+	held.Release() // closed, not pooled
+	if st := p.Stats(); st.Open != 0 {
+		t.Fatalf("stats after rt.Close: %+v", st)
+	}
+}
