@@ -173,7 +173,8 @@ func (l *Loop) turn() {
 	// the raw call keeps the thread's P instead of going through a blocking syscall. After
 	// a quiet turn that poll would almost always come back empty, so skip it.
 	n := 0
-	if l.lastEvents > 1 || len(l.dirty) > 0 || len(l.pending) > 0 {
+	polled := l.lastEvents > 1 || len(l.dirty) > 0 || len(l.pending) > 0
+	if polled {
 		n = l.p.pollNow()
 	}
 	if n == 0 {
@@ -197,6 +198,10 @@ func (l *Loop) turn() {
 				// hot spin.
 				time.Sleep(time.Millisecond)
 			}
+		} else if !polled {
+			// Work is waiting (inbox, due timers): still look at the sockets, so that a
+			// steady stream of Submits cannot starve I/O.
+			n = l.p.pollNow()
 		}
 	}
 	l.lastEvents = n

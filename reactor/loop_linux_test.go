@@ -126,3 +126,32 @@ func TestTimerStopCompaction(t *testing.T) {
 		t.Fatalf("%d stopped timers still in the heap", n)
 	}
 }
+
+// A steady stream of Submits keeps the loop awake; it must still serve its sockets.
+func TestSubmitStreamDoesNotStarveIO(t *testing.T) {
+	g := newTestGroup(t, Loops(1))
+	l := g.Loops()[0]
+	ln := listenEcho(t, g, nil)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for p := 0; p < 2; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				l.Submit(func() {})
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+	for i := 0; i < 20; i++ {
+		if err := echoOnce(ln.Addr().String(), "under load"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
