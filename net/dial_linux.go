@@ -110,11 +110,22 @@ func (d *dialer) ready(uint32) {
 		d.f.Complete(nil, d.opErr(err))
 		return
 	}
-	h := &streamTrampoline{rt: d.rt, cfg: &d.cfg.streamConfig, open: func(s *Stream) { d.f.Complete(s, nil) }}
-	if _, err := d.loop.Attach(d.fd, h); err != nil {
+	// The trampoline outlives the dial (the Conn keeps it), so it must not
+	// hold the dialer: OnOpen runs inside Attach, and the stream is then
+	// taken from the Conn.
+	h := &streamTrampoline{rt: d.rt, cfg: &d.cfg.streamConfig, open: func(*Stream) {}}
+	c, err := d.loop.Attach(d.fd, h)
+	if err != nil {
 		unix.Close(d.fd)
 		d.f.Complete(nil, d.opErr(err))
+		return
 	}
+	s, ok := c.Context().(*Stream)
+	if !ok {
+		d.f.Complete(nil, d.opErr(ErrClosed))
+		return
+	}
+	d.f.Complete(s, nil)
 }
 
 func (d *dialer) unwatch() {

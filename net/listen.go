@@ -34,7 +34,14 @@ const DefaultBacklog = 4096
 // watermarks be changed, so the default is the one in force.
 const writeHigh = reactor.DefaultHighWatermark
 
+// defaultConfig is shared by every Dial and Listen without options, so a
+// dialed stream does not carry a config of its own.
+var defaultConfig = &config{streamConfig: streamConfig{writeHigh: writeHigh}, backlog: DefaultBacklog}
+
 func newConfig(opts []Option) *config {
+	if len(opts) == 0 {
+		return defaultConfig
+	}
 	c := &config{streamConfig: streamConfig{writeHigh: writeHigh}, backlog: DefaultBacklog}
 	for _, o := range opts {
 		if o != nil {
