@@ -79,6 +79,8 @@ type Listener struct {
 	rl  *reactor.Listener
 	cfg *config
 
+	unhook  func()
+
 	mu      sync.Mutex
 	backlog []*Stream
 	waiters []*task.Future[*Stream]
@@ -119,6 +121,10 @@ func Listen(rt *weft.Runtime, network, addr string, opts ...Option) (*Listener, 
 		return nil, err
 	}
 	ls.rl = rl
+	// The Group closes its listeners itself, but only this Listener can fail
+	// the Accepts waiting on it; a task stuck in one would hold up the
+	// scheduler's Close.
+	ls.unhook = rt.OnClose(func() { ls.Close() })
 	return ls, nil
 }
 
@@ -179,6 +185,9 @@ func (l *Listener) Close() error {
 	waiters, backlog := l.waiters, l.backlog
 	l.waiters, l.backlog = nil, nil
 	l.mu.Unlock()
+	if l.unhook != nil {
+		l.unhook()
+	}
 	err := l.rl.Close()
 	for _, f := range waiters {
 		f.Complete(nil, ErrClosed)

@@ -732,3 +732,30 @@ func TestEventReadEOF(t *testing.T) {
 		t.Fatalf("got %q, %v", got, err)
 	}
 }
+
+// TestCloseWithTaskInAccept: a task blocked in Accept().Join() does not hold
+// up rt.Close: the Accept fails with ErrClosed.
+func TestCloseWithTaskInAccept(t *testing.T) {
+	rt, err := weft.New(weft.Loops(1), weft.Workers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := weftnet.Listen(rt, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := task.Spawn(rt, func(context.Context) (*weftnet.Stream, error) { return ln.Accept().Join() })
+	closed := make(chan error, 1)
+	go func() { closed <- rt.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("rt.Close hung on a task waiting in Accept")
+	}
+	if _, err := wait(t, h.Future()); !errors.Is(err, weftnet.ErrClosed) {
+		t.Fatalf("Accept in task: %v", err)
+	}
+}
