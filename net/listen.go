@@ -79,7 +79,7 @@ type Listener struct {
 	rl  *reactor.Listener
 	cfg *config
 
-	unhook  func()
+	unhook func()
 
 	mu      sync.Mutex
 	backlog []*Stream
