@@ -72,8 +72,9 @@ func stdEchoServer(tb testing.TB) (addr string, stop func()) {
 	}
 }
 
-// echoLoad runs n round trips of msgSize bytes spread over conns connections.
-func echoLoad(b *testing.B, addr string, conns, msgSize int) {
+// echoLoad runs b.N messages of msgSize bytes spread over conns connections, depth
+// messages in flight per connection (1 = ping-pong).
+func echoLoad(b *testing.B, addr string, conns, msgSize, depth int) {
 	b.Helper()
 	cs := make([]net.Conn, conns)
 	for i := range cs {
@@ -90,9 +91,9 @@ func echoLoad(b *testing.B, addr string, conns, msgSize int) {
 	var eg errgroup.Group
 	for _, c := range cs {
 		eg.Go(func() error {
-			msg := bytes.Repeat([]byte{'e'}, msgSize)
-			buf := make([]byte, msgSize)
-			for next.Add(1) <= int64(b.N) {
+			msg := bytes.Repeat([]byte{'e'}, msgSize*depth)
+			buf := make([]byte, msgSize*depth)
+			for next.Add(int64(depth)) <= int64(b.N)+int64(depth)-1 {
 				if _, err := c.Write(msg); err != nil {
 					return err
 				}
@@ -112,9 +113,12 @@ func echoLoad(b *testing.B, addr string, conns, msgSize int) {
 // BenchmarkEcho compares ping-pong echo throughput and allocations of the reactor with a
 // goroutine-per-connection std net server, same client, same run.
 func BenchmarkEcho(b *testing.B) {
-	for _, size := range []int{64, 4096} {
-		for _, conns := range []int{1, 64} {
-			name := fmt.Sprintf("msg=%d/conns=%d", size, conns)
+	for _, tc := range []struct{ size, conns, depth int }{
+		{64, 1, 1}, {64, 64, 1}, {4096, 1, 1}, {4096, 64, 1}, {64, 64, 16},
+	} {
+		{
+			size, conns, depth := tc.size, tc.conns, tc.depth
+			name := fmt.Sprintf("msg=%d/conns=%d/depth=%d", size, conns, depth)
 			b.Run("reactor/"+name, func(b *testing.B) {
 				b.ReportAllocs()
 				g, err := NewGroup(Loops(1))
@@ -126,13 +130,13 @@ func BenchmarkEcho(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				echoLoad(b, ln.Addr().String(), conns, size)
+				echoLoad(b, ln.Addr().String(), conns, size, depth)
 			})
 			b.Run("stdnet/"+name, func(b *testing.B) {
 				b.ReportAllocs()
 				addr, stop := stdEchoServer(b)
 				defer stop()
-				echoLoad(b, addr, conns, size)
+				echoLoad(b, addr, conns, size, depth)
 			})
 		}
 	}
