@@ -1,6 +1,7 @@
 package net_test
 
 import (
+	"fmt"
 	"io"
 	stdnet "net"
 	"sync"
@@ -23,7 +24,8 @@ func (rawEcho) OnData(c *reactor.Conn, in []byte) int {
 // the futures face (Read/WriteAll continuations on the scheduler), the event
 // face (OnData + Send on the loop) and the standard library (a goroutine per
 // connection with io.Copy). The clients are identical standard net.Conns, one
-// per parallel goroutine; an op is one 1 KiB round trip. B/op and allocs/op
+// per parallel goroutine (GOMAXPROCS of them, then 32x as many); an op is
+// one 1 KiB round trip. B/op and allocs/op
 // count the whole process, so they include the client's share, which is the
 // same for all three.
 func BenchmarkEcho(b *testing.B) {
@@ -99,33 +101,41 @@ func BenchmarkEcho(b *testing.B) {
 			}
 		}},
 	}
-	for _, srv := range servers {
-		b.Run(srv.name, func(b *testing.B) {
-			addr, stop := srv.start(b)
-			defer stop()
-			b.ReportAllocs()
-			b.SetBytes(2 * msgSize)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				c, err := stdnet.Dial("tcp", addr)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				defer c.Close()
-				out := make([]byte, msgSize)
-				in := make([]byte, msgSize)
-				for pb.Next() {
-					if _, err := c.Write(out); err != nil {
-						b.Error(err)
-						return
-					}
-					if _, err := io.ReadFull(c, in); err != nil {
-						b.Error(err)
-						return
-					}
-				}
+	for _, par := range []int{1, 32} {
+		for _, srv := range servers {
+			b.Run(fmt.Sprintf("conns=%dxP/%s", par, srv.name), func(b *testing.B) {
+				echoRun(b, srv.start, par, msgSize)
 			})
-		})
+		}
 	}
+}
+
+// echoRun drives one server with par*GOMAXPROCS client connections.
+func echoRun(b *testing.B, start func(*testing.B) (string, func()), par, msgSize int) {
+	addr, stop := start(b)
+	defer stop()
+	b.ReportAllocs()
+	b.SetBytes(int64(2 * msgSize))
+	b.SetParallelism(par)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		c, err := stdnet.Dial("tcp", addr)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.Close()
+		out := make([]byte, msgSize)
+		in := make([]byte, msgSize)
+		for pb.Next() {
+			if _, err := c.Write(out); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := io.ReadFull(c, in); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
