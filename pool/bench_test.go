@@ -32,8 +32,14 @@ func onTasks(b *testing.B, ex task.Executor, n int, body func(iters int)) {
 }
 
 // BenchmarkGetRelease compares a Get+Release cycle on a warm pool of 8 with the
-// simplest pool there is, a buffered channel, under 1, 8 and 64 tasks on 2 workers.
-func BenchmarkGetRelease(b *testing.B) {
+// simplest pool there is, a buffered channel, under 1, 8 and 64 tasks on 2 workers. With
+// 2 workers and 8 resources a Get always finds one idle: the fast path.
+func BenchmarkGetRelease(b *testing.B) { benchGetRelease(b, 8) }
+
+// BenchmarkGetReleaseSize1 shares one resource between the 2 workers, so Gets also queue.
+func BenchmarkGetReleaseSize1(b *testing.B) { benchGetRelease(b, 1) }
+
+func benchGetRelease(b *testing.B, size int) {
 	for _, tasks := range []int{1, 8, 64} {
 		b.Run(fmt.Sprintf("weft/tasks=%d", tasks), func(b *testing.B) {
 			b.ReportAllocs()
@@ -41,12 +47,12 @@ func BenchmarkGetRelease(b *testing.B) {
 			defer s.Close()
 			p, err := New[*res](Funcs[*res]{
 				ConnectFunc: func(context.Context) (*res, error) { return &res{}, nil },
-			}, Executor(s), MaxSize(8), MinIdle(8))
+			}, Executor(s), MaxSize(size))
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer p.Close()
-			warm(b, p, 8)
+			warm(b, p, size)
 			ctx := context.Background()
 			onTasks(b, s, tasks, func(iters int) {
 				for range iters {
@@ -62,8 +68,8 @@ func BenchmarkGetRelease(b *testing.B) {
 			b.ReportAllocs()
 			s := scheduler.New(scheduler.Workers(2))
 			defer s.Close()
-			ch := make(chan *res, 8)
-			for range 8 {
+			ch := make(chan *res, size)
+			for range size {
 				ch <- &res{}
 			}
 			onTasks(b, s, tasks, func(iters int) {

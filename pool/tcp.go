@@ -14,10 +14,12 @@ import (
 //
 //	p, err := pool.New(pool.TCP(rt, "127.0.0.1:6379"), pool.MaxSize(8))
 //
-// A stream the peer has closed, or that failed, is seen as broken on checkout and on
-// return without a read: the reactor has already seen the EOF or the error, and a
-// zero-length write reports it at once. Release a stream only with no Read or Write in
-// flight and no unread reply, or the next holder inherits them; Discard it otherwise.
+// A stream the peer has closed, or that failed, is seen as broken on checkout, on return
+// and in the idle sweep without a read: the reactor has already met the EOF or the error,
+// and an empty Post reports it at once. This relies on net's default of closing on the
+// peer's EOF; a stream dialled with weftnet.HalfClose is not seen as broken until a Read
+// meets the EOF. Release a stream only with no Read or Write in flight and no unread
+// reply, or the next holder inherits them; Discard it otherwise.
 func TCP(rt *weft.Runtime, addr string, opts ...weftnet.Option) Manager[*weftnet.Stream] {
 	return &tcpManager{rt: rt, addr: addr, opts: opts}
 }
@@ -50,12 +52,9 @@ func (m *tcpManager) Close(s *weftnet.Stream) error {
 	return nil
 }
 
-// Check probes with a zero-length write: it queues nothing and completes at once, with
-// the stream's sticky error if the peer closed it (EPIPE after its EOF), it failed, or
-// it was closed locally.
-func (m *tcpManager) Check(_ context.Context, s *weftnet.Stream) error {
-	_, err := s.Write(nil).Join()
-	return err
-}
+// Check probes with an empty Post: it queues nothing, allocates nothing (unlike a Write,
+// which makes a future) and ignores write deadlines, and it returns the stream's sticky
+// error if the peer closed it (EPIPE after its EOF), it failed, or it was closed here.
+func (m *tcpManager) Check(_ context.Context, s *weftnet.Stream) error { return s.Post(nil) }
 
 func (m *tcpManager) Broken(s *weftnet.Stream) bool { return m.Check(context.Background(), s) != nil }

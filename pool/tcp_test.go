@@ -205,7 +205,7 @@ func TestTCPPeerClosedSeenOnCheckout(t *testing.T) {
 	// Wait until the client's loop has seen the FIN, so the checkout below is sure to
 	// meet a closed stream; the wait is on the condition, bounded.
 	deadline := time.Now().Add(10 * time.Second)
-	for _, err := dead.Write(nil).Join(); err == nil; _, err = dead.Write(nil).Join() {
+	for dead.Post(nil) == nil {
 		if time.Now().After(deadline) {
 			t.Fatal("the peer's close never reached the stream")
 		}
@@ -224,6 +224,17 @@ func TestTCPPeerClosedSeenOnCheckout(t *testing.T) {
 	c.Release()
 	if st := p.Stats(); st.ClosedBroken != 1 || st.Connects != 2 {
 		t.Fatalf("stats %+v", st)
+	}
+	// The checkout probe and the return check cost no allocation either.
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(1000, func() {
+		c, err := p.Get(ctx).Join()
+		if err != nil {
+			panic(err)
+		}
+		c.Release()
+	}); n != 0 {
+		t.Fatalf("TCP Get+Release from idle: %v allocs, want 0", n)
 	}
 }
 

@@ -12,8 +12,6 @@ import (
 	"github.com/weftrt/weft/task"
 )
 
-const size = 8
-
 type res struct{ n int }
 
 func connect(context.Context) (*res, error) { return &res{}, nil }
@@ -41,7 +39,16 @@ func onTasks(b *testing.B, s *scheduler.Scheduler, n int, body func(iters int)) 
 	}
 }
 
-func BenchmarkGetRelease(b *testing.B) {
+// BenchmarkGetRelease: a warm pool of 8, so that with 2 workers a Get always finds a
+// resource idle: the fast path.
+func BenchmarkGetRelease(b *testing.B) { benchGetRelease(b, 8) }
+
+// BenchmarkGetReleaseSize1: a pool of 1 shared by both workers, so that Gets also queue:
+// the waiting path (a future per queued Get for weft, a parked goroutine for puddle and
+// the channel).
+func BenchmarkGetReleaseSize1(b *testing.B) { benchGetRelease(b, 1) }
+
+func benchGetRelease(b *testing.B, size int) {
 	ctx := context.Background()
 	for _, tasks := range []int{1, 8, 64} {
 		b.Run(fmt.Sprintf("weft/tasks=%d", tasks), func(b *testing.B) {
@@ -80,7 +87,7 @@ func BenchmarkGetRelease(b *testing.B) {
 			p, err := puddle.NewPool(&puddle.Config[*res]{
 				Constructor: connect,
 				Destructor:  func(*res) {},
-				MaxSize:     size,
+				MaxSize:     int32(size),
 			})
 			if err != nil {
 				b.Fatal(err)
