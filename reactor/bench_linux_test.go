@@ -146,9 +146,6 @@ func BenchmarkEcho(b *testing.B) {
 // Write, writev) allocates nothing once the connection is warm; the client side (std net
 // Write and ReadFull on preallocated buffers) allocates nothing either.
 func TestEchoHotPathAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates on its own")
-	}
 	g := newTestGroup(t, Loops(1))
 	ln := listenEcho(t, g, nil)
 	c := dial(t, ln.Addr())
