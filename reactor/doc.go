@@ -9,7 +9,8 @@
 // only through Loop.Submit (a lock-free MPSC inbox plus an eventfd) and Loop.AfterFunc.
 //
 // One turn of a loop: epoll_wait, with the nearest timer deadline as its timeout (zero when
-// output or input is still pending); for each ready connection, read until EAGAIN into
+// output or input is still pending; after a busy turn a raw non-blocking poll comes first,
+// which keeps the loop's P when events are already waiting); for each ready connection, read until EAGAIN into
 // its inbound buffer and call OnData; run pending reads left over from the last turn; run
 // the inbox; fire due timers; then flush every connection that has output with a single
 // writev, and finish the closes that waited for their flush. Flushing last means writes
@@ -43,6 +44,9 @@
 // EMFILE, ENFILE and similar accept errors never stop a listener: it waits with a capped
 // exponential backoff (1 ms to ~128 ms), leaving pending connections in the kernel
 // backlog, and serves them as soon as descriptors are free.
+//
+// A peer's EOF closes the connection once queued output is flushed (OnClose gets io.EOF),
+// unless the handler implements ReadEOFHandler and keeps the connection open for writing.
 //
 // Only Linux is supported; elsewhere every constructor returns ErrUnsupported.
 package reactor
