@@ -1,0 +1,9 @@
+package fs_test
+
+import "syscall"
+
+func umask() uint32 {
+	old := syscall.Umask(0)
+	syscall.Umask(old)
+	return uint32(old)
+}

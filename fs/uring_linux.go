@@ -1,0 +1,298 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/weftrt/weft/fs/internal/uring"
+	"github.com/weftrt/weft/reactor"
+	"github.com/weftrt/weft/task"
+)
+
+// uringDriver submits every operation to one ring. Completions are reaped by the loop
+// that watches the ring's eventfd (or by the engine's own reaper without a reactor) and
+// complete the futures right there: Complete never blocks and runs no user code.
+type uringDriver struct {
+	ex   task.Executor
+	eng  *uring.Engine
+	loop *reactor.Loop
+}
+
+func newURingDriver(ex task.Executor, cfg *config) (driver, error) {
+	loop := cfg.loop
+	if loop == nil && !cfg.noReactor {
+		if rh, ok := ex.(reactorHolder); ok {
+			if g := rh.Reactor(); g != nil {
+				loop = g.Next()
+			}
+		}
+	}
+	eng, err := uring.New(uring.Config{Entries: cfg.entries, OwnReaper: loop == nil})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	d := &uringDriver{ex: ex, eng: eng, loop: loop}
+	if loop != nil {
+		// Level-triggered EPOLLIN: the handler drains the eventfd and reaps every CQE,
+		// and a wake-up that races the drain is simply reported again.
+		if err := onLoop(loop, func() error { return loop.Watch(eng.EventFd(), unix.EPOLLIN, d.onEvent) }); err != nil {
+			eng.Close()
+			return nil, fmt.Errorf("fs: watching the ring's eventfd: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// onLoop runs fn on l and waits for its result.
+func onLoop(l *reactor.Loop, fn func() error) error {
+	if l.InLoop() {
+		return fn()
+	}
+	ch := make(chan error, 1)
+	if err := l.Submit(func() { ch <- fn() }); err != nil {
+		return err
+	}
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(10 * time.Second):
+		return errors.New("fs: reactor loop did not respond")
+	}
+}
+
+func (d *uringDriver) onEvent(uint32) {
+	d.eng.DrainEventfd()
+	d.eng.Reap()
+}
+
+func (d *uringDriver) shutdown() { d.eng.Shutdown() }
+
+func (d *uringDriver) release() error {
+	if d.loop != nil {
+		// ErrClosed here means the loop has stopped and its epoll set is gone already.
+		if err := onLoop(d.loop, func() error { return d.loop.Unwatch(d.eng.EventFd()) }); err != nil &&
+			!errors.Is(err, reactor.ErrClosed) {
+			d.eng.Release()
+			return err
+		}
+	}
+	return d.eng.Release()
+}
+
+func engErr(err error) error {
+	if errors.Is(err, uring.ErrClosed) {
+		return ErrClosed
+	}
+	return err
+}
+
+func errno(res int32) error { return syscall.Errno(-res) }
+
+// openOp completes an OPENAT.
+type openOp struct {
+	fsys *FS
+	name string
+	fut  *task.Future[*File]
+}
+
+func (o *openOp) Complete(res int32, _ uint32) {
+	if res < 0 {
+		o.fut.Complete(nil, &os.PathError{Op: "open", Path: o.name, Err: errno(res)})
+		return
+	}
+	f := &File{fsys: o.fsys, name: o.name, fd: int(res)}
+	if !o.fsys.track(f) {
+		unix.Close(int(res))
+		o.fut.Complete(nil, &os.PathError{Op: "open", Path: o.name, Err: ErrClosed})
+		return
+	}
+	o.fut.Complete(f, nil)
+}
+
+func (d *uringDriver) open(fsys *FS, name string, flag int, perm uint32, fut *task.Future[*File]) {
+	op := &openOp{fsys: fsys, name: name, fut: fut}
+	if _, err := d.eng.Openat(unix.AT_FDCWD, name, flag|unix.O_CLOEXEC, perm, op); err != nil {
+		fut.Complete(nil, &os.PathError{Op: "open", Path: name, Err: engErr(err)})
+	}
+}
+
+func (d *uringDriver) rw(op *rwOp) {
+	if op.ctx != nil && op.stop == nil && op.ctx.Done() != nil {
+		op.stop = context.AfterFunc(op.ctx, func() {
+			op.cancelled.Store(true)
+			if t := op.ticket.Load(); t != 0 {
+				d.eng.Cancel(uring.Ticket(t))
+			}
+		})
+	}
+	d.submit(op)
+}
+
+// submit sends the rest of op (all of it the first time, the remainder after a short
+// transfer). The ticket is published for the canceller with a CAS, so a completion that
+// already resubmitted (and stored a newer ticket) is never overwritten by a stale one;
+// checking cancelled after publishing closes the race with a cancel that found no ticket.
+func (d *uringDriver) submit(op *rwOp) {
+	// Read before submitting: once submitted, op may complete (and, without a context,
+	// be recycled) on the reaping goroutine at any moment.
+	hasCtx := op.ctx != nil
+	prev := op.ticket.Load()
+	p, off := op.p[op.done:], op.off+int64(op.done)
+	var t uring.Ticket
+	var err error
+	if op.kind.write() {
+		t, err = d.eng.Write(op.f.fd, p, off, op)
+	} else {
+		t, err = d.eng.Read(op.f.fd, p, off, op)
+	}
+	if err != nil {
+		op.finish(engErr(err))
+		return
+	}
+	if hasCtx && op.ticket.CompareAndSwap(prev, uint64(t)) && op.cancelled.Load() {
+		d.eng.Cancel(t)
+	}
+}
+
+// Complete is the CQE of one read or write submission of op.
+func (op *rwOp) Complete(res int32, _ uint32) {
+	switch {
+	case res < 0:
+		op.finish(errno(res))
+	case res == 0:
+		if op.kind.write() {
+			op.finish(io.ErrShortWrite)
+		} else {
+			op.finish(io.EOF)
+		}
+	default:
+		op.done += int(res)
+		if op.done == len(op.p) || op.kind == kRead {
+			op.finish(nil)
+			return
+		}
+		if op.cancelled.Load() {
+			op.finish(op.ctx.Err())
+			return
+		}
+		op.f.fsys.drv.(*uringDriver).submit(op)
+	}
+}
+
+// unitOp completes a Future[struct{}] (fsync, close) and runs an optional hook first.
+type unitOp struct {
+	f    *File
+	op   string
+	fut  *task.Future[struct{}]
+	then func()
+}
+
+func (o *unitOp) Complete(res int32, _ uint32) {
+	if o.then != nil {
+		o.then()
+	}
+	var err error
+	if res < 0 {
+		err = o.f.pathErr(o.op, errno(res))
+	}
+	o.fut.Complete(struct{}{}, err)
+}
+
+func (d *uringDriver) sync(f *File, fut *task.Future[struct{}]) {
+	if _, err := d.eng.Fsync(f.fd, 0, &unitOp{f: f, op: "sync", fut: fut, then: f.releaseRef}); err != nil {
+		f.releaseRef()
+		fut.Complete(struct{}{}, f.pathErr("sync", engErr(err)))
+	}
+}
+
+func (d *uringDriver) closeFile(f *File, fut *task.Future[struct{}]) {
+	if _, err := d.eng.CloseFd(f.fd, &unitOp{f: f, op: "close", fut: fut, then: func() { f.fsys.untrack(f) }}); err != nil {
+		// The ring is shutting down; close(2) on a file does not block.
+		cerr := closeFd(f.fd)
+		f.fsys.untrack(f)
+		fut.Complete(struct{}{}, f.pathErr("close", cerr))
+	}
+}
+
+// statOp completes a STATX into its own buffer, which the engine keeps referenced.
+type statOp struct {
+	name string
+	stx  unix.Statx_t
+	fut  *task.Future[os.FileInfo]
+	then func()
+}
+
+func (o *statOp) Complete(res int32, _ uint32) {
+	if o.then != nil {
+		o.then()
+	}
+	if res < 0 {
+		o.fut.Complete(nil, &os.PathError{Op: "stat", Path: o.name, Err: errno(res)})
+		return
+	}
+	o.fut.Complete(statxInfo(baseName(o.name), &o.stx), nil)
+}
+
+const statxMask = unix.STATX_TYPE | unix.STATX_MODE | unix.STATX_SIZE | unix.STATX_MTIME
+
+func (d *uringDriver) stat(f *File, fut *task.Future[os.FileInfo]) {
+	o := &statOp{name: f.name, fut: fut, then: f.releaseRef}
+	if _, err := d.eng.Statx(f.fd, "", unix.AT_EMPTY_PATH, statxMask, &o.stx, o); err != nil {
+		f.releaseRef()
+		fut.Complete(nil, f.pathErr("stat", engErr(err)))
+	}
+}
+
+func (d *uringDriver) statPath(name string, fut *task.Future[os.FileInfo]) {
+	o := &statOp{name: name, fut: fut}
+	if _, err := d.eng.Statx(unix.AT_FDCWD, name, 0, statxMask, &o.stx, o); err != nil {
+		fut.Complete(nil, &os.PathError{Op: "stat", Path: name, Err: engErr(err)})
+	}
+}
+
+func statxInfo(name string, s *unix.Statx_t) *fileInfo {
+	mode := os.FileMode(s.Mode & 0o777)
+	switch uint32(s.Mode) & unix.S_IFMT {
+	case unix.S_IFBLK:
+		mode |= os.ModeDevice
+	case unix.S_IFCHR:
+		mode |= os.ModeDevice | os.ModeCharDevice
+	case unix.S_IFDIR:
+		mode |= os.ModeDir
+	case unix.S_IFIFO:
+		mode |= os.ModeNamedPipe
+	case unix.S_IFLNK:
+		mode |= os.ModeSymlink
+	case unix.S_IFSOCK:
+		mode |= os.ModeSocket
+	}
+	if s.Mode&unix.S_ISGID != 0 {
+		mode |= os.ModeSetgid
+	}
+	if s.Mode&unix.S_ISUID != 0 {
+		mode |= os.ModeSetuid
+	}
+	if s.Mode&unix.S_ISVTX != 0 {
+		mode |= os.ModeSticky
+	}
+	st := *s
+	return &fileInfo{
+		name:    name,
+		size:    int64(s.Size),
+		mode:    mode,
+		modTime: time.Unix(s.Mtime.Sec, int64(s.Mtime.Nsec)),
+		sys:     &st,
+	}
+}
+
+func closeFd(fd int) error { return unix.Close(fd) }
+
+func (d *uringDriver) inFlight() int       { return d.eng.InFlight() }
+func (d *uringDriver) watchedByLoop() bool { return d.loop != nil }
