@@ -793,3 +793,42 @@ func TestCloseWithTaskInAccept(t *testing.T) {
 		t.Fatalf("Accept in task: %v", err)
 	}
 }
+
+// TestReusePortAndIPv6 runs a futures echo over a ReusePort runtime, on IPv4
+// and (where the machine has it) on ::1.
+func TestReusePortAndIPv6(t *testing.T) {
+	rt, err := weft.New(weft.Loops(2), weft.ReusePort(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	for _, tc := range []struct{ network, addr string }{
+		{"tcp4", "127.0.0.1:0"},
+		{"tcp6", "[::1]:0"},
+	} {
+		ln, err := weftnet.Listen(rt, tc.network, tc.addr)
+		if err != nil {
+			if tc.network == "tcp6" {
+				t.Logf("no IPv6 loopback: %v", err)
+				continue
+			}
+			t.Fatal(err)
+		}
+		futuresEcho(ln)
+		errs := make(chan error, 4)
+		for i := 0; i < 4; i++ {
+			echoClient(rt, ln.Addr().String(), 8<<10, int64(i), func(err error) { errs <- err })
+		}
+		for i := 0; i < 4; i++ {
+			select {
+			case err := <-errs:
+				if err != nil {
+					t.Fatalf("%s: %v", tc.network, err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("%s: echo timed out", tc.network)
+			}
+		}
+		ln.Close()
+	}
+}
