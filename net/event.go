@@ -70,6 +70,7 @@ func (s *Stream) Send(p []byte) error {
 	if err == nil && s.writes.len() == 0 {
 		// Nothing queued ahead of it: straight into the outbound buffer.
 		_, err = s.conn.Write(p)
+		s.outSnap = s.conn.Buffered()
 	} else if err == nil {
 		b := make([]byte, len(p))
 		copy(b, p)
