@@ -25,7 +25,7 @@ type Scheduler struct {
 
 	closing   atomic.Bool  // Close has begun: new spawns are rejected
 	stopped   atomic.Bool  // quiescent and shut down; set under gq.mu
-	ndetached atomic.Int32 // goroutines that gave their worker away and still run a task
+	ndetached atomic.Int32 // goroutines suspended (in Suspension.Wait) after giving their worker away
 	quiesced  chan struct{}
 	stopOnce  sync.Once
 	closeOnce sync.Once
@@ -58,9 +58,12 @@ type worker struct {
 	rnd      uint64
 	parkCh   chan struct{}
 
-	spawned atomic.Uint64
-	stolen  atomic.Uint64
-	ran     atomic.Uint64
+	// Owner-only counters, published to the atomics every 256 counts and on
+	// park: a LOCKed add per spawn is measurable in fork-join.
+	nspawn, nran uint64
+	spawned      atomic.Uint64
+	stolen       atomic.Uint64
+	ran          atomic.Uint64
 
 	dq deque
 }
@@ -68,8 +71,9 @@ type worker struct {
 // mthread is a goroutine able to run a worker, like the Go runtime's M: a
 // worker (P) is handed from one to another when its owner blocks.
 type mthread struct {
-	assign   chan *worker
-	detached bool // owner gave its worker away in Block; owner goroutine only
+	g      uintptr
+	w      *worker // the worker this goroutine runs now; this goroutine only
+	assign chan *worker
 }
 
 const maxLIFORuns = 3
@@ -154,7 +158,9 @@ func (s *Scheduler) Spawn(t *Task) error {
 			s.rejected.Add(1)
 			return ErrClosed
 		}
-		w.spawned.Add(1)
+		if w.nspawn++; w.nspawn&255 == 0 {
+			w.spawned.Store(w.nspawn)
+		}
 		s.pushLocal(w, t)
 		return nil
 	}
@@ -204,28 +210,106 @@ func (s *Scheduler) RunInline(t *Task) bool {
 	if !t.Claim() {
 		return false
 	}
-	w.ran.Add(1)
+	w.countRan()
 	t.exec()
 	return true
 }
 
-// Block runs wait, which may block the calling goroutine. When the caller is
-// a worker, the worker is first handed to a spare goroutine (as the Go runtime
-// hands off a P in a syscall) so the pool keeps its full width; the caller
-// then finishes its current task as a plain goroutine.
-func Block(wait func()) {
+// Suspension is one wait of a goroutine that must block (a Join on a future
+// that is not there). Get one from Suspend, arrange for Resume to be called
+// exactly when the wait is over, then Wait.
+//
+// When the caller is a worker, Wait hands the worker to a spare goroutine
+// first, as the Go runtime hands off a P around a syscall, so the pool keeps
+// its full width; Resume then queues a small task that, when a worker runs it,
+// hands that worker back to the suspended goroutine, which continues as a
+// worker (local spawns, inline joins) rather than as a stray goroutine. The
+// resume task goes to the resuming worker's LIFO slot, so a wake-up from a
+// task is picked up next.
+type Suspension struct {
+	t     Task
+	s     *Scheduler
+	m     *mthread // nil: the caller is not a worker
+	ch    chan struct{}
+	fired atomic.Uint32
+}
+
+// Suspend prepares a wait for the calling goroutine.
+func Suspend() *Suspension {
+	sp := &Suspension{}
+	if w := current(); w != nil {
+		sp.s, sp.m = w.s, w.m
+		sp.t.Init((*resumeTask)(sp))
+	} else {
+		sp.ch = make(chan struct{}, 1)
+	}
+	return sp
+}
+
+// Resume ends the wait; any goroutine, any number of times (the first counts).
+// It never blocks.
+func (sp *Suspension) Resume() {
+	if !sp.fired.CompareAndSwap(0, 1) {
+		return
+	}
+	if sp.m == nil {
+		sp.ch <- struct{}{}
+		return
+	}
+	sp.s.Wake(&sp.t)
+}
+
+// Wait blocks until Resume; it must be called once, by the goroutine that
+// called Suspend.
+func (sp *Suspension) Wait() {
+	if sp.m == nil {
+		<-sp.ch
+		return
+	}
+	if sp.fired.Load() != 0 && sp.t.Claim() {
+		return // resumed before we parked: nothing to hand over
+	}
+	s, m := sp.s, sp.m
+	w := m.w
+	s.handoffs.Add(1)
+	s.ndetached.Add(1)
+	m.w = nil
+	w.owner.Store(0)
+	s.mstart(w)
+	w2 := <-m.assign
+	s.ndetached.Add(-1)
+	if w2 != nil {
+		s.attach(m, w2)
+	}
+}
+
+type resumeTask Suspension
+
+// RunTask runs on a worker: give that worker to the suspended goroutine and
+// let the goroutine running this task become a spare.
+func (r *resumeTask) RunTask() {
+	sp := (*Suspension)(r)
 	w := current()
 	if w == nil {
+		sp.m.assign <- nil // the pool is gone; continue as a plain goroutine
+		return
+	}
+	w.m.w = nil
+	w.owner.Store(0)
+	sp.m.assign <- w
+}
+
+// Block runs wait, which may block the calling goroutine, without pinning a
+// worker; the caller holds no worker while wait runs and gets one back
+// (when it had one) before Block returns.
+func Block(wait func()) {
+	sp := Suspend()
+	if sp.m == nil {
 		wait()
 		return
 	}
-	s := w.s
-	s.handoffs.Add(1)
-	s.ndetached.Add(1)
-	w.m.detached = true
-	w.owner.Store(0)
-	s.mstart(w)
-	wait()
+	go func() { wait(); sp.Resume() }()
+	sp.Wait()
 }
 
 // OnWorker reports whether the calling goroutine currently runs one of s's workers.
@@ -348,7 +432,7 @@ func (s *Scheduler) mstart(w *worker) {
 	go s.mloop(&mthread{assign: make(chan *worker, 1)}, w)
 }
 
-// spareWait parks a goroutine that lost its worker until a worker needs it;
+// spareWait parks a goroutine without a worker until a worker needs one;
 // nil means exit.
 func (s *Scheduler) spareWait(m *mthread) *worker {
 	s.spareMu.Lock()
@@ -361,54 +445,64 @@ func (s *Scheduler) spareWait(m *mthread) *worker {
 	return <-m.assign
 }
 
+func (s *Scheduler) attach(m *mthread, w *worker) {
+	m.w = w
+	w.m = m
+	w.owner.Store(m.g)
+}
+
 func (s *Scheduler) mloop(m *mthread, w *worker) {
 	defer s.wg.Done()
-	g := getg()
+	m.g = getg()
 	normal := false
 	defer func() {
-		if normal {
-			return
-		}
-		// runtime.Goexit inside a task: never lose the worker or the count.
-		if m.detached {
-			s.ndetached.Add(-1)
-			s.checkQuiesce()
-		} else if w != nil && w.owner.Load() == g {
+		// runtime.Goexit inside a task: never lose the worker.
+		if !normal && m.w != nil {
+			w := m.w
+			m.w = nil
 			w.owner.Store(0)
 			s.mstart(w)
 		}
 	}()
 	for w != nil {
-		w.m = m
-		w.owner.Store(g)
-		s.work(w, g)
-		if !m.detached {
+		s.attach(m, w)
+		s.work(m)
+		if w := m.w; w != nil { // stopped
+			m.w = nil
 			w.owner.Store(0)
-			break // stopped
+			break
 		}
-		m.detached = false
-		w = nil
-		s.ndetached.Add(-1)
-		s.checkQuiesce()
-		w = s.spareWait(m)
+		w = s.spareWait(m) // gave our worker to a suspended goroutine
 	}
 	normal = true
 }
 
-func (s *Scheduler) work(w *worker, g uintptr) {
+func (s *Scheduler) work(m *mthread) {
 	for {
+		w := m.w
+		if w == nil {
+			return
+		}
 		t := s.findWork(w)
 		if t == nil {
 			return
 		}
 		if t.Claim() {
-			w.ran.Add(1)
+			w.countRan()
 			t.exec()
-			if w.owner.Load() != g {
-				return
-			}
 		}
 	}
+}
+
+func (w *worker) countRan() {
+	if w.nran++; w.nran&255 == 0 {
+		w.ran.Store(w.nran)
+	}
+}
+
+func (w *worker) publish() {
+	w.ran.Store(w.nran)
+	w.spawned.Store(w.nspawn)
 }
 
 func (s *Scheduler) findWork(w *worker) *Task {
@@ -423,11 +517,13 @@ func (s *Scheduler) findWork(w *worker) *Task {
 		}
 		if t := w.lifo; t != nil {
 			w.lifo = nil
-			if w.lifoRuns < maxLIFORuns {
+			if w.lifoRuns < maxLIFORuns || (w.dq.size() == 0 && s.gq.n.Load() == 0) {
 				w.lifoRuns++
 				return t
 			}
-			// Let a ping-ponging pair yield to the rest of the queue now and then.
+			// Let a ping-ponging pair yield to the rest of the queue now and
+			// then; with nothing else queued there is nobody to yield to, and
+			// moving it would only hand it to another worker's cold cache.
 			s.pushLocal(w, t)
 		}
 		w.lifoRuns = 0
@@ -515,6 +611,7 @@ func (s *Scheduler) park(w *worker) bool {
 		w.spinning = false
 		s.nspinning.Add(-1)
 	}
+	w.publish()
 	s.idleMu.Lock()
 	s.idle = append(s.idle, w)
 	s.nidle.Add(1)
@@ -545,7 +642,7 @@ func (s *Scheduler) removeIdle(w *worker) bool {
 }
 
 // checkQuiesce stops the scheduler once Close has begun and nothing is left:
-// every worker parked, no goroutine detached in Block, the global queue empty.
+// every worker parked, no goroutine suspended, the global queue empty.
 // Parked workers have empty deques and LIFO slots by construction.
 func (s *Scheduler) checkQuiesce() {
 	if !s.closing.Load() || int(s.nidle.Load()) != len(s.workers) || s.ndetached.Load() != 0 || !s.blocking.idle() {
@@ -611,8 +708,8 @@ type Stats struct {
 	Queued   int    // tasks waiting in deques and the global queue now
 	Parked   int    // workers parked now
 	Spinning int    // workers looking for work now
-	Handoffs uint64 // workers handed to a spare goroutine by Block
-	Detached int    // goroutines that gave away their worker and still run a task
+	Handoffs uint64 // workers handed to a spare goroutine by a suspension
+	Detached int    // goroutines suspended now, their worker given away
 	Rejected uint64 // submissions refused after Close
 	Panics   uint64 // panics recovered from Go tasks
 

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/weftrt/weft/scheduler"
 )
@@ -20,10 +21,11 @@ type Timers interface {
 	AfterFunc(d time.Duration, fn func()) (stop func() bool)
 }
 
+// Future.state only decides which Complete wins; whether a future is done is
+// read from its waiter list (doneMark), so completing costs one fence less.
 const (
 	pending uint32 = iota
 	completing
-	done
 )
 
 // Future is a one-shot completion cell. The first Complete wins; every
@@ -34,36 +36,65 @@ const (
 // goroutine before blocking (see package scheduler).
 type Future[T any] struct {
 	state   atomic.Uint32
+	aux     atomic.Uint32          // JoinHandle flags, in what would be padding
 	waiters atomic.Pointer[waiter] // LIFO list; doneMark once completed
-	task    *scheduler.Task        // the task that completes this future, for inline joins
 	sched   *scheduler.Scheduler   // where Then continuations run
 	val     T
 	err     error
 }
 
-type waiterKind uint8
-
-const (
-	wakeKind  waiterKind = iota // send on ch (cap 1)
-	closeKind                   // close ch: the Done channel
-	runKind                     // hand t to the scheduler: a Then continuation
-	funcKind                    // call fn on the completing goroutine: short, non-blocking bookkeeping
-)
-
+// waiter is a node of a future's waiter list. The list is a Treiber stack
+// that only grows until Complete swaps it out whole, so nodes are immutable
+// once pushed and the list can be scanned without locks.
 type waiter struct {
 	next *waiter
-	kind waiterKind
-	ch   chan struct{}
-	t    *scheduler.Task
-	s    *scheduler.Scheduler
-	fn   func()
+	w    waker
 }
+
+type waker interface{ fire() }
+
+// chanWaiter wakes a goroutine blocked in Join; pooled, as Join always
+// consumes its wake-up before returning the node.
+type chanWaiter struct {
+	waiter
+	ch chan struct{}
+}
+
+func (w *chanWaiter) fire() { w.ch <- struct{}{} }
+
+// suspendWaiter resumes a worker goroutine suspended in Join or Await.
+type suspendWaiter struct {
+	waiter
+	sp *scheduler.Suspension
+}
+
+func (w *suspendWaiter) fire() { w.sp.Resume() }
+
+// doneWaiter closes the Done channel.
+type doneWaiter struct {
+	waiter
+	ch chan struct{}
+}
+
+func (w *doneWaiter) fire() { close(w.ch) }
+
+// funcWaiter runs short, non-blocking bookkeeping on the completing goroutine.
+type funcWaiter struct {
+	waiter
+	fn func()
+}
+
+func (w *funcWaiter) fire() { w.fn() }
 
 var doneMark = &waiter{}
 
 var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-var waiterPool = sync.Pool{New: func() any { return &waiter{kind: wakeKind, ch: make(chan struct{}, 1)} }}
+var waiterPool = sync.Pool{New: func() any {
+	w := &chanWaiter{ch: make(chan struct{}, 1)}
+	w.w = w
+	return w
+}}
 
 // NewFuture returns an unresolved future whose Then continuations run on ex.
 // Layers that complete futures from event loops (net, fs, pool) use it.
@@ -78,7 +109,7 @@ func NewFuture[T any](ex Executor) *Future[T] {
 // Ready returns a completed future.
 func Ready[T any](v T, err error) *Future[T] {
 	f := &Future[T]{val: v, err: err}
-	f.state.Store(done)
+	f.state.Store(completing)
 	f.waiters.Store(doneMark)
 	return f
 }
@@ -91,8 +122,7 @@ func (f *Future[T]) Complete(v T, err error) bool {
 		return false
 	}
 	f.val, f.err = v, err
-	f.state.Store(done)
-	list := f.waiters.Swap(doneMark)
+	list := f.waiters.Swap(doneMark) // publishes val and err: done is waiters == doneMark
 	// Fire in registration order.
 	var rev *waiter
 	for list != nil {
@@ -104,23 +134,10 @@ func (f *Future[T]) Complete(v T, err error) bool {
 	for w := rev; w != nil; {
 		n := w.next // read before firing: a fired waiter may be reused at once
 		w.next = nil
-		f.fire(w)
+		w.w.fire()
 		w = n
 	}
 	return true
-}
-
-func (f *Future[T]) fire(w *waiter) {
-	switch w.kind {
-	case wakeKind:
-		w.ch <- struct{}{}
-	case closeKind:
-		close(w.ch)
-	case runKind:
-		wake(w.s, w.t)
-	case funcKind:
-		w.fn()
-	}
 }
 
 // wake queues a continuation on s, or on whatever scheduler the caller runs,
@@ -158,17 +175,43 @@ func (f *Future[T]) addWaiter(w *waiter) bool {
 // now if f is already done. The combinators use it for bookkeeping that needs
 // no scheduler hop.
 func (f *Future[T]) onDone(fn func()) {
-	if !f.addWaiter(&waiter{kind: funcKind, fn: fn}) {
+	w := &funcWaiter{fn: fn}
+	w.w = w
+	if !f.addWaiter(&w.waiter) {
 		fn()
 	}
 }
 
+// taskOf returns the task that will complete f when f belongs to a
+// JoinHandle, which keeps its Task right before the future: a pointer field
+// would cost every handle 8 bytes (and a size class).
+func (f *Future[T]) taskOf() *scheduler.Task {
+	if f.aux.Load()&flagHasTask == 0 {
+		return nil
+	}
+	var h JoinHandle[T]
+	return (*scheduler.Task)(unsafe.Add(unsafe.Pointer(f), -int(unsafe.Offsetof(h.f))))
+}
+
+// setAux sets bits in aux and reports whether this call set them.
+func (f *Future[T]) setAux(bits uint32) bool {
+	for {
+		a := f.aux.Load()
+		if a&bits == bits {
+			return false
+		}
+		if f.aux.CompareAndSwap(a, a|bits) {
+			return true
+		}
+	}
+}
+
 // IsDone reports whether f is resolved.
-func (f *Future[T]) IsDone() bool { return f.state.Load() == done }
+func (f *Future[T]) IsDone() bool { return f.waiters.Load() == doneMark }
 
 // Result returns the value and error once f is done; ok is false before.
 func (f *Future[T]) Result() (v T, err error, ok bool) {
-	if f.state.Load() != done {
+	if f.waiters.Load() != doneMark {
 		return v, nil, false
 	}
 	return f.val, f.err, true
@@ -178,15 +221,23 @@ func (f *Future[T]) Result() (v T, err error, ok bool) {
 // pin the worker: it runs the awaited task inline when nobody has started it,
 // else hands the worker to a spare goroutine while it waits.
 func (f *Future[T]) Join() (T, error) {
-	if f.state.Load() == done {
+	if f.waiters.Load() == doneMark {
 		return f.val, f.err
 	}
-	if f.task != nil && f.sched != nil && f.sched.RunInline(f.task) && f.state.Load() == done {
+	if t := f.taskOf(); t != nil && f.sched.RunInline(t) && f.waiters.Load() == doneMark {
 		return f.val, f.err
 	}
-	w := waiterPool.Get().(*waiter)
-	if f.addWaiter(w) {
-		scheduler.Block(func() { <-w.ch })
+	if scheduler.Current() != nil {
+		sw := &suspendWaiter{sp: scheduler.Suspend()}
+		sw.w = sw
+		if f.addWaiter(&sw.waiter) {
+			sw.sp.Wait()
+		}
+		return f.val, f.err
+	}
+	w := waiterPool.Get().(*chanWaiter)
+	if f.addWaiter(&w.waiter) {
+		<-w.ch
 	}
 	waiterPool.Put(w)
 	return f.val, f.err
@@ -196,7 +247,7 @@ func (f *Future[T]) Join() (T, error) {
 // future itself is not affected). Unlike Join it never runs the awaited task
 // inline, so that it can return as soon as ctx is done.
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
-	if f.state.Load() == done {
+	if f.waiters.Load() == doneMark {
 		return f.val, f.err
 	}
 	if ctx.Done() == nil {
@@ -206,17 +257,16 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 		var zero T
 		return zero, err
 	}
-	// A fresh waiter: if ctx wins, this one stays on the list until f completes.
-	w := &waiter{kind: wakeKind, ch: make(chan struct{}, 1)}
-	if f.addWaiter(w) {
-		scheduler.Block(func() {
-			select {
-			case <-w.ch:
-			case <-ctx.Done():
-			}
-		})
+	// A fresh waiter: if ctx wins, this one stays on the list until f
+	// completes, and firing it then is harmless (Resume counts once).
+	sw := &suspendWaiter{sp: scheduler.Suspend()}
+	sw.w = sw
+	if f.addWaiter(&sw.waiter) {
+		stop := context.AfterFunc(ctx, sw.sp.Resume)
+		sw.sp.Wait()
+		stop()
 	}
-	if f.state.Load() == done {
+	if f.waiters.Load() == doneMark {
 		return f.val, f.err
 	}
 	var zero T
@@ -225,23 +275,23 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 
 // Done returns a channel closed when f completes, for select.
 func (f *Future[T]) Done() <-chan struct{} {
-	var w *waiter
+	var w *doneWaiter
 	for {
 		h := f.waiters.Load()
 		if h == doneMark {
 			return closedCh
 		}
-		// The list is append-only until completion, so scanning it is safe.
 		for x := h; x != nil; x = x.next {
-			if x.kind == closeKind {
-				return x.ch
+			if d, ok := x.w.(*doneWaiter); ok {
+				return d.ch
 			}
 		}
 		if w == nil {
-			w = &waiter{kind: closeKind, ch: make(chan struct{})}
+			w = &doneWaiter{ch: make(chan struct{})}
+			w.w = w
 		}
 		w.next = h
-		if f.waiters.CompareAndSwap(h, w) {
+		if f.waiters.CompareAndSwap(h, &w.waiter) {
 			return w.ch
 		}
 	}
@@ -254,13 +304,15 @@ type thenTask[T any] struct {
 	fn func(T, error)
 }
 
+func (tt *thenTask[T]) fire() { wake(tt.f.sched, &tt.t) }
+
 type thenRunner[T any] thenTask[T]
 
 func (r *thenRunner[T]) RunTask() {
 	tt := (*thenTask[T])(r)
 	defer func() {
 		if p := recover(); p != nil {
-			s := tt.w.s
+			s := tt.f.sched
 			if s == nil {
 				s = scheduler.Current()
 			}
@@ -279,7 +331,7 @@ func (r *thenRunner[T]) RunTask() {
 func (f *Future[T]) Then(fn func(T, error)) {
 	tt := &thenTask[T]{f: f, fn: fn}
 	tt.t.Init((*thenRunner[T])(tt))
-	tt.w = waiter{kind: runKind, t: &tt.t, s: f.sched}
+	tt.w.w = tt
 	if !f.addWaiter(&tt.w) {
 		wake(f.sched, &tt.t)
 	}

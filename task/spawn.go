@@ -41,29 +41,27 @@ func (e *PanicError) Unwrap() error {
 
 func stack() []byte { return debug.Stack() }
 
+// Bits of Future.aux, used by JoinHandle.
 const (
 	flagCancel   uint32 = 1 << iota // Cancel called, or the scheduler closed
 	flagDetached                    // Detach called
 	flagClosedCh                    // the ctx Done channel has been closed
+	flagHasTask                     // the future is a JoinHandle's, right after its Task
 )
 
 // JoinHandle is a spawned task's result plus control over the task. It has
 // Future's Join, Await, Done and Then. Dropping every reference to a handle
 // detaches the task: the task still runs and the handle is then garbage like
 // any other value (no finalizer, nothing to leak).
+//
+// The handle is the whole task record, one allocation of 96 bytes for a
+// word-sized T: run-queue node, result cell, and the task's context (flags in
+// the future's spare word; a Done channel only if someone asks for one).
 type JoinHandle[T any] struct {
-	t  scheduler.Task
-	c  taskCtx
+	t  scheduler.Task // must stay first: Future.taskOf relies on the layout
 	f  Future[T]
+	x  atomic.Pointer[ctxExtra]
 	fn func(ctx context.Context) (T, error)
-}
-
-// taskCtx is the context a task runs with. It is part of the task record, so
-// it costs no allocation; its Done channel is made only if someone asks.
-type taskCtx struct {
-	s     *scheduler.Scheduler
-	flags atomic.Uint32
-	x     atomic.Pointer[ctxExtra]
 }
 
 type ctxExtra struct {
@@ -71,15 +69,19 @@ type ctxExtra struct {
 	stop func() bool // unregisters from the scheduler's context
 }
 
-func (c *taskCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+// taskCtx is the context.Context a task runs with: the handle itself seen
+// through another method set, so it costs nothing to create.
+type taskCtx[T any] JoinHandle[T]
 
-func (c *taskCtx) Value(key any) any { return c.s.Context().Value(key) }
+func (c *taskCtx[T]) Deadline() (time.Time, bool) { return time.Time{}, false }
 
-func (c *taskCtx) Err() error {
-	if c.flags.Load()&flagCancel != 0 {
+func (c *taskCtx[T]) Value(key any) any { return c.f.sched.Context().Value(key) }
+
+func (c *taskCtx[T]) Err() error {
+	if c.f.aux.Load()&flagCancel != 0 {
 		return context.Canceled
 	}
-	if c.s.Context().Err() != nil {
+	if c.f.sched.Context().Err() != nil {
 		// The scheduler is closing: cancel ourselves first so that Done is
 		// closed whenever Err is non-nil.
 		c.cancel()
@@ -88,7 +90,7 @@ func (c *taskCtx) Err() error {
 	return nil
 }
 
-func (c *taskCtx) Done() <-chan struct{} {
+func (c *taskCtx[T]) Done() <-chan struct{} {
 	if x := c.x.Load(); x != nil {
 		return x.done
 	}
@@ -96,41 +98,29 @@ func (c *taskCtx) Done() <-chan struct{} {
 	if !c.x.CompareAndSwap(nil, x) {
 		return c.x.Load().done
 	}
-	x.stop = context.AfterFunc(c.s.Context(), c.cancel)
-	if c.flags.Load()&flagCancel != 0 {
+	x.stop = context.AfterFunc(c.f.sched.Context(), c.cancel)
+	if c.f.aux.Load()&flagCancel != 0 {
 		c.closeDone(x)
 	}
 	return x.done
 }
 
-func (c *taskCtx) String() string { return "task.Context" }
+func (c *taskCtx[T]) String() string { return "task.Context" }
 
-func (c *taskCtx) cancel() {
-	for {
-		f := c.flags.Load()
-		if f&flagCancel != 0 || c.flags.CompareAndSwap(f, f|flagCancel) {
-			break
-		}
-	}
+func (c *taskCtx[T]) cancel() {
+	c.f.setAux(flagCancel)
 	if x := c.x.Load(); x != nil {
 		c.closeDone(x)
 	}
 }
 
-func (c *taskCtx) closeDone(x *ctxExtra) {
-	for {
-		f := c.flags.Load()
-		if f&flagClosedCh != 0 {
-			return
-		}
-		if c.flags.CompareAndSwap(f, f|flagClosedCh) {
-			close(x.done)
-			return
-		}
+func (c *taskCtx[T]) closeDone(x *ctxExtra) {
+	if c.f.setAux(flagClosedCh) {
+		close(x.done)
 	}
 }
 
-func (c *taskCtx) release() {
+func (c *taskCtx[T]) release() {
 	if x := c.x.Load(); x != nil && x.stop != nil {
 		x.stop()
 	}
@@ -140,8 +130,10 @@ type spawnRunner[T any] JoinHandle[T]
 
 func (r *spawnRunner[T]) RunTask() { (*JoinHandle[T])(r).run() }
 
+func (h *JoinHandle[T]) ctx() *taskCtx[T] { return (*taskCtx[T])(h) }
+
 func (h *JoinHandle[T]) run() {
-	if h.c.flags.Load()&flagCancel != 0 {
+	if h.f.aux.Load()&flagCancel != 0 {
 		h.finish(*new(T), context.Canceled)
 		return
 	}
@@ -158,19 +150,19 @@ func (h *JoinHandle[T]) run() {
 		} else {
 			pe := &PanicError{Value: r, Stack: stack()}
 			err = pe
-			if h.c.flags.Load()&flagDetached != 0 {
-				h.c.s.ReportPanic(pe)
+			if h.f.aux.Load()&flagDetached != 0 {
+				h.f.sched.ReportPanic(pe)
 			}
 		}
 		h.finish(*new(T), err)
 	}()
-	v, err = h.fn(&h.c)
+	v, err = h.fn(h.ctx())
 	normal = true
 	h.finish(v, err)
 }
 
 func (h *JoinHandle[T]) finish(v T, err error) {
-	h.c.release()
+	h.ctx().release()
 	h.fn = nil // let the closure go even while the handle lives on
 	h.f.Complete(v, err)
 }
@@ -183,9 +175,8 @@ func Spawn[T any](ex Executor, fn func(ctx context.Context) (T, error)) *JoinHan
 	s := ex.Scheduler()
 	h := &JoinHandle[T]{fn: fn}
 	h.t.Init((*spawnRunner[T])(h))
-	h.c.s = s
 	h.f.sched = s
-	h.f.task = &h.t
+	h.f.aux.Store(flagHasTask)
 	if err := s.Spawn(&h.t); err != nil {
 		h.fn = nil
 		h.f.Complete(*new(T), err)
@@ -198,9 +189,8 @@ func Spawn[T any](ex Executor, fn func(ctx context.Context) (T, error)) *JoinHan
 func SpawnBlocking[T any](ex Executor, fn func(ctx context.Context) (T, error)) *JoinHandle[T] {
 	s := ex.Scheduler()
 	h := &JoinHandle[T]{fn: fn}
-	h.c.s = s
 	h.f.sched = s
-	// No h.f.task: a blocking task is never run inline on a worker.
+	// No flagHasTask: a blocking task is never run inline on a worker.
 	if err := s.Blocking(h.run); err != nil {
 		h.fn = nil
 		h.f.Complete(*new(T), err)
@@ -212,7 +202,7 @@ func SpawnBlocking[T any](ex Executor, fn func(ctx context.Context) (T, error)) 
 // back as a *PanicError; a task cancelled before it started returns
 // context.Canceled. After Detach it returns ErrDetached.
 func (h *JoinHandle[T]) Join() (T, error) {
-	if h.c.flags.Load()&flagDetached != 0 {
+	if h.f.aux.Load()&flagDetached != 0 {
 		return *new(T), ErrDetached
 	}
 	return h.f.Join()
@@ -220,7 +210,7 @@ func (h *JoinHandle[T]) Join() (T, error) {
 
 // Await is Join bounded by ctx.
 func (h *JoinHandle[T]) Await(ctx context.Context) (T, error) {
-	if h.c.flags.Load()&flagDetached != 0 {
+	if h.f.aux.Load()&flagDetached != 0 {
 		return *new(T), ErrDetached
 	}
 	return h.f.Await(ctx)
@@ -238,18 +228,13 @@ func (h *JoinHandle[T]) Future() *Future[T] { return &h.f }
 // Cancel cancels the task's context. A task not yet started will not run and
 // resolves with context.Canceled; a running task sees ctx.Done() closed and
 // decides itself what to return.
-func (h *JoinHandle[T]) Cancel() { h.c.cancel() }
+func (h *JoinHandle[T]) Cancel() { h.ctx().cancel() }
 
 // Detach gives up the result: the task still runs to its end, Join and Await
 // return ErrDetached, and a panic is reported to the scheduler's
 // PanicHandler instead of being returned.
 func (h *JoinHandle[T]) Detach() {
-	for {
-		f := h.c.flags.Load()
-		if f&flagDetached != 0 || h.c.flags.CompareAndSwap(f, f|flagDetached) {
-			return
-		}
-	}
+	h.f.setAux(flagDetached)
 }
 
 // IsDone reports whether the task finished.

@@ -13,7 +13,8 @@ import (
 	"github.com/weftrt/weft/scheduler"
 )
 
-// fib spawns a task for every call above the cutoff and joins it from inside
+// fib spawns a task for every call above the cutoff (both halves, so that
+// joins meet tasks queued, stolen and running) and joins them from inside
 // the calling task.
 func fib(ex Executor, n int) int {
 	if n <= 10 {

@@ -1,0 +1,472 @@
+package task
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/panjf2000/ants/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/weftrt/weft/scheduler"
+)
+
+// Every benchmark here reports per task (or per round trip): ns/op and
+// allocs/op are directly comparable across the weft, goroutine, ants and
+// errgroup variants, which run in the same process one after the other.
+//
+//	go test -run x -bench . -benchmem -count 3 -cpu 2 ./task/
+
+const chunk = 1_000_000 // tasks in flight at most, per batch
+
+func batches(b *testing.B, fn func(n int)) {
+	for left := b.N; left > 0; left -= chunk {
+		fn(min(left, chunk))
+	}
+}
+
+func empty(context.Context) (int, error) { return 0, nil }
+
+// (a) spawn+join of empty tasks, each with its own handle, joined by the spawner.
+func BenchmarkSpawnJoin(b *testing.B) {
+	b.Run("weft", func(b *testing.B) {
+		s := scheduler.New()
+		defer s.Close()
+		hs := make([]*JoinHandle[int], chunk)
+		b.ReportAllocs()
+		b.ResetTimer()
+		batches(b, func(n int) {
+			for i := 0; i < n; i++ {
+				hs[i] = Spawn(s, empty)
+			}
+			for i := 0; i < n; i++ {
+				hs[i].Join()
+				hs[i] = nil
+			}
+		})
+	})
+	b.Run("weft-intask", func(b *testing.B) {
+		s := scheduler.New()
+		defer s.Close()
+		hs := make([]*JoinHandle[int], chunk)
+		b.ReportAllocs()
+		b.ResetTimer()
+		Spawn(s, func(context.Context) (int, error) {
+			batches(b, func(n int) {
+				for i := 0; i < n; i++ {
+					hs[i] = Spawn(s, empty)
+				}
+				for i := 0; i < n; i++ {
+					hs[i].Join()
+					hs[i] = nil
+				}
+			})
+			return 0, nil
+		}).Join()
+	})
+	b.Run("goroutine", func(b *testing.B) {
+		b.ReportAllocs()
+		batches(b, func(n int) {
+			var wg sync.WaitGroup
+			wg.Add(n)
+			for i := 0; i < n; i++ {
+				go func() { wg.Done() }()
+			}
+			wg.Wait()
+		})
+	})
+	b.Run("ants", func(b *testing.B) {
+		p, _ := ants.NewPool(1024)
+		defer p.ReleaseTimeout(10 * time.Second)
+		b.ReportAllocs()
+		b.ResetTimer()
+		batches(b, func(n int) {
+			var wg sync.WaitGroup
+			wg.Add(n)
+			for i := 0; i < n; i++ {
+				_ = p.Submit(func() { wg.Done() })
+			}
+			wg.Wait()
+		})
+	})
+	b.Run("errgroup", func(b *testing.B) {
+		b.ReportAllocs()
+		batches(b, func(n int) {
+			var g errgroup.Group
+			for i := 0; i < n; i++ {
+				g.Go(func() error { return nil })
+			}
+			_ = g.Wait()
+		})
+	})
+}
+
+var workSink atomic.Uint64
+
+//go:noinline
+func spin(iters int) uint64 {
+	x := uint64(iters)
+	for i := 0; i < iters; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	return x
+}
+
+var (
+	calOnce  sync.Once
+	calIters int
+	calNs    float64
+)
+
+// calibrate finds the spin count for about 1µs of work and what it really costs.
+func calibrate() (int, float64) {
+	calOnce.Do(func() {
+		iters := 1000
+		for {
+			const reps = 2000
+			t0 := time.Now()
+			for i := 0; i < reps; i++ {
+				workSink.Store(spin(iters))
+			}
+			ns := float64(time.Since(t0).Nanoseconds()) / reps
+			if ns > 900 && ns < 1100 {
+				calIters, calNs = iters, ns
+				return
+			}
+			iters = int(float64(iters) * 1000 / ns)
+		}
+	})
+	return calIters, calNs
+}
+
+// (b) the same with about 1µs of work per task; x-ideal is ns/op over
+// (work per task / workers).
+func BenchmarkSpawnJoinWork(b *testing.B) {
+	iters, workNs := calibrate()
+	workers := runtime.GOMAXPROCS(0)
+	ideal := workNs / float64(workers)
+	report := func(b *testing.B) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/ideal, "x-ideal")
+	}
+	work := func(context.Context) (int, error) { workSink.Store(spin(iters)); return 0, nil }
+	b.Run("weft", func(b *testing.B) {
+		s := scheduler.New()
+		defer s.Close()
+		hs := make([]*JoinHandle[int], chunk)
+		b.ReportAllocs()
+		b.ResetTimer()
+		batches(b, func(n int) {
+			for i := 0; i < n; i++ {
+				hs[i] = Spawn(s, work)
+			}
+			for i := 0; i < n; i++ {
+				hs[i].Join()
+				hs[i] = nil
+			}
+		})
+		b.StopTimer()
+		report(b)
+	})
+	b.Run("weft-intask", func(b *testing.B) {
+		s := scheduler.New()
+		defer s.Close()
+		hs := make([]*JoinHandle[int], chunk)
+		b.ReportAllocs()
+		b.ResetTimer()
+		Spawn(s, func(context.Context) (int, error) {
+			batches(b, func(n int) {
+				for i := 0; i < n; i++ {
+					hs[i] = Spawn(s, work)
+				}
+				for i := 0; i < n; i++ {
+					hs[i].Join()
+					hs[i] = nil
+				}
+			})
+			return 0, nil
+		}).Join()
+		b.StopTimer()
+		report(b)
+	})
+	b.Run("goroutine", func(b *testing.B) {
+		b.ReportAllocs()
+		batches(b, func(n int) {
+			var wg sync.WaitGroup
+			wg.Add(n)
+			for i := 0; i < n; i++ {
+				go func() { workSink.Store(spin(iters)); wg.Done() }()
+			}
+			wg.Wait()
+		})
+		b.StopTimer()
+		report(b)
+	})
+	b.Run("ants", func(b *testing.B) {
+		p, _ := ants.NewPool(1024)
+		defer p.ReleaseTimeout(10 * time.Second)
+		b.ReportAllocs()
+		b.ResetTimer()
+		batches(b, func(n int) {
+			var wg sync.WaitGroup
+			wg.Add(n)
+			for i := 0; i < n; i++ {
+				_ = p.Submit(func() { workSink.Store(spin(iters)); wg.Done() })
+			}
+			wg.Wait()
+		})
+		b.StopTimer()
+		report(b)
+	})
+	b.Run("errgroup", func(b *testing.B) {
+		b.ReportAllocs()
+		batches(b, func(n int) {
+			var g errgroup.Group
+			for i := 0; i < n; i++ {
+				g.Go(func() error { workSink.Store(spin(iters)); return nil })
+			}
+			_ = g.Wait()
+		})
+		b.StopTimer()
+		report(b)
+	})
+}
+
+const fibN, fibCut = 27, 4
+
+// Every variant has the shape of rayon's join: each call with n > fibCut
+// spawns fib(n-1), computes fib(n-2) itself, then joins: one spawn per call.
+
+// fibTask joins inside the calling task.
+func fibTask(ex Executor, n int) int {
+	if n <= fibCut {
+		return fibSerial(n)
+	}
+	h := Spawn(ex, func(context.Context) (int, error) { return fibTask(ex, n-1), nil })
+	c := fibTask(ex, n-2)
+	a, _ := h.Join()
+	return a + c
+}
+
+func fibGo(n int) int {
+	if n <= fibCut {
+		return fibSerial(n)
+	}
+	var a int
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { a = fibGo(n - 1); wg.Done() }()
+	c := fibGo(n - 2)
+	wg.Wait()
+	return a + c
+}
+
+func fibErrgroup(n int) int {
+	if n <= fibCut {
+		return fibSerial(n)
+	}
+	var a int
+	var g errgroup.Group
+	g.Go(func() error { a = fibErrgroup(n - 1); return nil })
+	c := fibErrgroup(n - 2)
+	_ = g.Wait()
+	return a + c
+}
+
+func fibAnts(p *ants.Pool, n int) int {
+	if n <= fibCut {
+		return fibSerial(n)
+	}
+	var a int
+	var wg sync.WaitGroup
+	wg.Add(1)
+	_ = p.Submit(func() { a = fibAnts(p, n-1); wg.Done() })
+	c := fibAnts(p, n-2)
+	wg.Wait()
+	return a + c
+}
+
+// (c) fork-join fib(27), a spawn per call with n > 4, every join inside a task.
+func BenchmarkFib27(b *testing.B) {
+	want := fibSerial(fibN)
+	check := func(b *testing.B, got int) {
+		if got != want {
+			b.Fatalf("fib = %d, want %d", got, want)
+		}
+	}
+	for _, w := range []int{0, 1} {
+		name := "weft"
+		if w == 1 {
+			name = "weft-1worker"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := scheduler.New(scheduler.Workers(w))
+			defer s.Close()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				v, _ := Spawn(s, func(context.Context) (int, error) { return fibTask(s, fibN), nil }).Join()
+				check(b, v)
+			}
+		})
+	}
+	b.Run("goroutine", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			check(b, fibGo(fibN))
+		}
+	})
+	b.Run("errgroup", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			check(b, fibErrgroup(fibN))
+		}
+	})
+	// A bounded ants pool deadlocks here (every worker waits on children
+	// that cannot start), so this one is unbounded: goroutines with extra steps.
+	b.Run("ants-unbounded", func(b *testing.B) {
+		p, _ := ants.NewPool(-1)
+		defer p.ReleaseTimeout(10 * time.Second)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			check(b, fibAnts(p, fibN))
+		}
+	})
+}
+
+// (d) ping-pong between two tasks over the channel; one op is one round trip.
+func BenchmarkPingPong(b *testing.B) {
+	b.Run("weft-then", func(b *testing.B) {
+		// The tasks are continuation loops: each receive registers the next
+		// step with Then, as an async fn's state machine would.
+		s := scheduler.New()
+		defer s.Close()
+		ping, pong := NewChan[int](s), NewChan[int](s)
+		done := make(chan struct{})
+		n := b.N
+		var ponger func(int, error)
+		ponger = func(v int, err error) {
+			if err != nil {
+				return
+			}
+			_ = pong.Send(v)
+			ping.Recv().Then(ponger)
+		}
+		var pinger func(int, error)
+		pinger = func(v int, err error) {
+			if v == n {
+				close(done)
+				return
+			}
+			_ = ping.Send(v + 1)
+			pong.Recv().Then(pinger)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		s.Go(func() { ping.Recv().Then(ponger); pinger(0, nil) })
+		<-done
+		b.StopTimer()
+		ping.Close()
+	})
+	b.Run("weft-join", func(b *testing.B) {
+		// The same with blocking-style tasks: every Recv is joined.
+		s := scheduler.New()
+		defer s.Close()
+		ping, pong := NewChan[int](s), NewChan[int](s)
+		n := b.N
+		b.ReportAllocs()
+		b.ResetTimer()
+		h := Spawn(s, func(context.Context) (int, error) {
+			for {
+				v, err := ping.Recv().Join()
+				if err != nil {
+					return 0, nil
+				}
+				_ = pong.Send(v)
+			}
+		})
+		Spawn(s, func(context.Context) (int, error) {
+			for i := 0; i < n; i++ {
+				_ = ping.Send(i)
+				_, _ = pong.Recv().Join()
+			}
+			return 0, nil
+		}).Join()
+		b.StopTimer()
+		ping.Close()
+		h.Join()
+	})
+	b.Run("goroutine-chan", func(b *testing.B) {
+		ping, pong := make(chan int), make(chan int)
+		go func() {
+			for v := range ping {
+				pong <- v
+			}
+			close(pong)
+		}()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			ping <- i
+			<-pong
+		}
+		b.StopTimer()
+		close(ping)
+		<-pong
+	})
+}
+
+func heapAndStacks() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc + ms.StackInuse
+}
+
+// (e) memory per queued, not yet started task, with 1,000,000 of them
+// pending. Run it with -benchtime 1x; B/task is the figure.
+func BenchmarkPendingMemory(b *testing.B) {
+	const N = 1_000_000
+	b.Run("weft", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			s := scheduler.New()
+			gate := make(chan struct{})
+			var held sync.WaitGroup
+			held.Add(s.Workers())
+			for w := 0; w < s.Workers(); w++ {
+				s.Go(func() { held.Done(); <-gate }) // every worker busy: nothing starts
+			}
+			held.Wait()
+			hs := make([]*JoinHandle[int], N)
+			before := heapAndStacks()
+			for i := range hs {
+				hs[i] = Spawn(s, empty)
+			}
+			after := heapAndStacks()
+			b.ReportMetric(float64(after-before)/N, "B/task")
+			close(gate)
+			for _, h := range hs {
+				h.Join()
+			}
+			s.Close()
+		}
+	})
+	b.Run("goroutine", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			gate := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Add(N)
+			before := heapAndStacks()
+			for i := 0; i < N; i++ {
+				go func() { <-gate; wg.Done() }()
+			}
+			after := heapAndStacks()
+			b.ReportMetric(float64(after-before)/N, "B/task")
+			close(gate)
+			wg.Wait()
+		}
+	})
+}
