@@ -70,7 +70,7 @@ func dialAddr(ctx context.Context, rt *weft.Runtime, network string, ap netip.Ad
 		d.stop = context.AfterFunc(ctx, func() { d.cancel(ctx.Err()) })
 	}
 	if err := d.loop.Submit(d.start); err != nil {
-		d.finish(err, false)
+		d.finish(ErrClosed, false) // the only way Submit fails
 	}
 }
 

@@ -832,3 +832,41 @@ func TestReusePortAndIPv6(t *testing.T) {
 		ln.Close()
 	}
 }
+
+// TestDialHostName resolves on the blocking pool; localhost comes from
+// /etc/hosts, so no DNS traffic leaves the machine.
+func TestDialHostName(t *testing.T) {
+	rt := newRuntime(t)
+	ln := listen(t, rt)
+	_, port, _ := stdnet.SplitHostPort(ln.Addr().String())
+	acc := ln.Accept()
+	c, err := wait(t, weftnet.Dial(context.Background(), rt, "tcp4", "localhost:"+port))
+	if err != nil {
+		t.Skipf("localhost does not resolve here: %v", err)
+	}
+	defer c.Close()
+	s, err := wait(t, acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}
+
+func TestDialAfterClose(t *testing.T) {
+	rt, err := weft.New(weft.Loops(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Close()
+	l, err := stdnet.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := wait(t, weftnet.Dial(context.Background(), rt, "tcp", l.Addr().String())); !errors.Is(err, weftnet.ErrClosed) {
+		t.Fatalf("Dial on a closed runtime: %v, want ErrClosed", err)
+	}
+	if _, err := weftnet.Listen(rt, "tcp", "127.0.0.1:0"); err == nil {
+		t.Fatal("Listen on a closed runtime succeeded")
+	}
+}
