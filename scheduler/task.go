@@ -37,3 +37,9 @@ func (t *Task) exec()           { t.r.RunTask() }
 
 // RunClaimed runs a task the caller has claimed, off the pool.
 func RunClaimed(t *Task) { t.exec() }
+
+// Rearm makes a task that has run claimable again, so that a long-lived
+// task (a channel server) can be queued once more without a new allocation.
+// Only for a task that sits in no queue: one never joined inline, queued
+// only by its owner's own once-at-a-time logic.
+func (t *Task) Rearm() { t.state.Store(0) }

@@ -339,6 +339,36 @@ func BenchmarkFib27(b *testing.B) {
 
 // (d) ping-pong between two tasks over the channel; one op is one round trip.
 func BenchmarkPingPong(b *testing.B) {
+	b.Run("weft-serve", func(b *testing.B) {
+		// Each task is a long-lived server of its channel (Chan.Serve): the
+		// way a tokio task loops on recv().await, without a future per message.
+		s := scheduler.New()
+		defer s.Close()
+		ping, pong := NewChan[int](s), NewChan[int](s)
+		done := make(chan struct{})
+		n := b.N
+		_ = ping.Serve(func(v int, err error) bool {
+			if err != nil {
+				return false
+			}
+			_ = pong.Send(v)
+			return true
+		})
+		_ = pong.Serve(func(v int, err error) bool {
+			if v == n {
+				close(done)
+				return false
+			}
+			_ = ping.Send(v + 1)
+			return true
+		})
+		b.ReportAllocs()
+		b.ResetTimer()
+		s.Go(func() { _ = ping.Send(0) })
+		<-done
+		b.StopTimer()
+		ping.Close()
+	})
 	b.Run("weft-then", func(b *testing.B) {
 		// The tasks are continuation loops: each receive registers the next
 		// step with Then, as an async fn's state machine would.

@@ -3,6 +3,8 @@ package task
 import (
 	"errors"
 	"sync"
+
+	"github.com/weftrt/weft/scheduler"
 )
 
 var (
@@ -27,6 +29,8 @@ type Chan[T any] struct {
 	buf    fifo[T]
 	recvq  fifo[*Future[T]] // non-empty only while buf is empty
 	closed bool
+	srv    *server[T] // Serve's task, if any
+	srvQ   bool       // srv is queued or running
 }
 
 // NewChan returns an empty channel whose futures continue on ex.
@@ -45,8 +49,121 @@ func (c *Chan[T]) Send(v T) error {
 		return nil
 	}
 	c.buf.push(v)
+	srv := c.kickLocked()
 	c.mu.Unlock()
+	if srv != nil {
+		srv.wake()
+	}
 	return nil
+}
+
+// ErrServing: Serve on a channel that already has a server.
+var ErrServing = errors.New("task: channel already served")
+
+// serveBudget bounds the values a server handles per run, so that a busy
+// channel does not monopolise a worker.
+const serveBudget = 64
+
+// server is a long-lived task consuming a channel: it is queued when a value
+// arrives while it is idle, drains what is there, and goes idle again. The
+// same task node is reused for every run, so serving costs no allocation per
+// value.
+type server[T any] struct {
+	t  scheduler.Task
+	c  *Chan[T]
+	s  *scheduler.Scheduler
+	fn func(v T, err error) bool
+}
+
+type serverRunner[T any] server[T]
+
+func (r *serverRunner[T]) RunTask() { (*server[T])(r).run() }
+
+func (sv *server[T]) wake() {
+	if sv.s != nil {
+		sv.s.Wake(&sv.t)
+		return
+	}
+	wake(nil, &sv.t)
+}
+
+// Serve runs fn on the scheduler for every value sent on c, one call at a
+// time and in order, like a task looping on Recv but without a future per
+// value. Values go to pending Recv futures first. Serving ends when fn
+// returns false, or when c is closed and drained: fn is then called once
+// more with ErrChanClosed. A channel has at most one server (ErrServing).
+func (c *Chan[T]) Serve(fn func(v T, err error) bool) error {
+	sv := &server[T]{c: c, fn: fn}
+	if c.s != nil {
+		sv.s = c.s.Scheduler()
+	}
+	sv.t.Init((*serverRunner[T])(sv))
+	c.mu.Lock()
+	if c.srv != nil {
+		c.mu.Unlock()
+		return ErrServing
+	}
+	c.srv = sv
+	kick := c.kickLocked()
+	c.mu.Unlock()
+	if kick != nil {
+		kick.wake()
+	}
+	return nil
+}
+
+// kickLocked marks the server queued when it has something to do and is idle.
+func (c *Chan[T]) kickLocked() *server[T] {
+	if c.srv == nil || c.srvQ || (c.buf.len() == 0 && !c.closed) {
+		return nil
+	}
+	c.srvQ = true
+	return c.srv
+}
+
+func (sv *server[T]) run() {
+	c := sv.c
+	for i := 0; i < serveBudget; i++ {
+		c.mu.Lock()
+		v, ok := c.buf.pop()
+		if !ok {
+			if c.closed {
+				c.srv, c.srvQ = nil, false
+				c.mu.Unlock()
+				sv.call(v, ErrChanClosed)
+				return
+			}
+			// Idle: re-arm before a Send can see srvQ false and queue us.
+			sv.t.Rearm()
+			c.srvQ = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		if !sv.call(v, nil) {
+			c.mu.Lock()
+			if c.srv == sv {
+				c.srv, c.srvQ = nil, false
+			}
+			c.mu.Unlock()
+			return
+		}
+	}
+	// Budget spent with values left: requeue behind whatever else is waiting.
+	sv.t.Rearm()
+	sv.wake()
+}
+
+func (sv *server[T]) call(v T, err error) (more bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			more = false
+			if s := sv.s; s != nil {
+				s.ReportPanic(&PanicError{Value: p, Stack: stack()})
+			}
+		}
+	}()
+	return sv.fn(v, err)
 }
 
 // Recv returns a future resolving with the next value.
@@ -90,10 +207,14 @@ func (c *Chan[T]) Close() {
 	}
 	c.closed = true
 	waiting := c.recvq.drain()
+	srv := c.kickLocked()
 	c.mu.Unlock()
 	var zero T
 	for _, f := range waiting {
 		f.Complete(zero, ErrChanClosed)
+	}
+	if srv != nil {
+		srv.wake()
 	}
 }
 
