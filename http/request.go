@@ -1,5 +1,7 @@
 package http
 
+import "net"
+
 // Header is one field line. Name and Value are subslices of the inbound
 // buffer; Value has surrounding whitespace trimmed.
 type Header struct {
@@ -35,6 +37,8 @@ type Request struct {
 	Expect100 bool
 	// Body is the whole decoded body (the parser waits for all of it).
 	Body []byte
+	// RemoteAddr is the client's address, set by the Server.
+	RemoteAddr net.Addr
 
 	headers  []Header
 	trailers []Header

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"errors"
 	nethttp "net/http"
 	"strconv"
@@ -42,6 +43,17 @@ type ResponseWriter struct {
 	serverName string
 
 	flush func(*ResponseWriter) error // set by the server: push out to the connection
+	ctx   context.Context
+}
+
+// Context is the request's context. For a handler run off the loop it is
+// cancelled when the client disconnects or the server closes; inline
+// handlers cannot outlive the request, and get context.Background().
+func (w *ResponseWriter) Context() context.Context {
+	if w.ctx == nil {
+		return context.Background()
+	}
+	return w.ctx
 }
 
 // reset prepares w for the response to r.
@@ -326,19 +338,25 @@ func appendStatusLine(dst []byte, code int) []byte {
 	return append(dst, " \r\n"...)
 }
 
-// AppendError appends a complete error response for status (as from
-// StatusOf) that closes the connection: a short text body naming the status.
-func AppendError(dst []byte, status int) []byte {
+// appendSimple appends a complete short text response.
+func appendSimple(dst []byte, status int, close bool) []byte {
 	text := nethttp.StatusText(status)
 	dst = appendStatusLine(dst, status)
 	dst = append(dst, "Date: "...)
 	dst = appendDate(dst)
 	dst = append(dst, "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
 	dst = strconv.AppendInt(dst, int64(len(text)+1), 10)
-	dst = append(dst, "\r\nConnection: close\r\n\r\n"...)
+	if close {
+		dst = append(dst, "\r\nConnection: close"...)
+	}
+	dst = append(dst, "\r\n\r\n"...)
 	dst = append(dst, text...)
 	return append(dst, '\n')
 }
+
+// AppendError appends a complete error response for status (as from
+// StatusOf) that closes the connection: a short text body naming the status.
+func AppendError(dst []byte, status int) []byte { return appendSimple(dst, status, true) }
 
 func eqFoldStr(a, lower string) bool {
 	if len(a) != len(lower) {
