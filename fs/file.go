@@ -57,6 +57,7 @@ type rwOp struct {
 	done int
 	fut  *task.Future[int]
 
+	eng       ringEngine // the ring an io_uring op runs on (nil on the pool)
 	ctx       context.Context
 	stop      func() bool // unregisters the context.AfterFunc that cancels
 	ticket    atomic.Uint64

@@ -49,6 +49,7 @@ type config struct {
 	loop      *reactor.Loop
 	noReactor bool
 	entries   uint32
+	rings     int
 }
 
 // Option configures New.
@@ -74,6 +75,11 @@ func RingEntries(n int) Option {
 		}
 	}
 }
+
+// Rings sets how many io_uring instances share the work (default: one per reactor loop,
+// or min(GOMAXPROCS, 4) without a reactor). A ring runs page-cache reads on the
+// submitting core under its own kernel lock, so more rings let more cores read at once.
+func Rings(n int) Option { return func(c *config) { c.rings = n } }
 
 // reactorHolder is what *weft.Runtime offers beyond task.Executor; fs asks for it by
 // interface so that it need not import the root package.

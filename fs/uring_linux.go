@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -16,38 +18,87 @@ import (
 	"github.com/weftrt/weft/task"
 )
 
-// uringDriver submits every operation to one ring. Completions are reaped by the loop
-// that watches the ring's eventfd (or by the engine's own reaper without a reactor) and
-// complete the futures right there: Complete never blocks and runs no user code.
+// uringDriver spreads operations over a few rings (one per reactor loop by default).
+// A ring executes page-cache reads inside io_uring_enter under a per-ring kernel lock, so
+// one ring is one core's worth of reads; several let every core work.
+//
+// Submissions are batched: the first operation queued on an idle ring starts a flush
+// goroutine, and everything queued before it runs goes in the same io_uring_enter. The
+// flusher reaps what completed inside the syscall (page-cache hits) at once, with the
+// ring's eventfd muted, so such reads cost no further wake-up. Operations the kernel
+// finishes later (cold reads on io-wq, pipes) post their CQE and signal the eventfd, which
+// a reactor loop watches (Loop.Watch): that loop turn reaps them, beside its sockets.
+// Without a reactor each ring parks a reaper goroutine on its eventfd in Go's netpoller.
+// Either way completions only ever Complete a future: no user code runs on the loop.
 type uringDriver struct {
-	ex   task.Executor
+	ex    task.Executor
+	rings []*ringCtx
+	next  atomic.Uint32
+}
+
+type ringCtx struct {
 	eng  *uring.Engine
 	loop *reactor.Loop
 }
 
 func newURingDriver(ex task.Executor, cfg *config) (driver, error) {
-	loop := cfg.loop
-	if loop == nil && !cfg.noReactor {
+	var loops []*reactor.Loop
+	switch {
+	case cfg.loop != nil:
+		loops = []*reactor.Loop{cfg.loop}
+	case !cfg.noReactor:
 		if rh, ok := ex.(reactorHolder); ok {
 			if g := rh.Reactor(); g != nil {
-				loop = g.Next()
+				loops = g.Loops()
 			}
 		}
 	}
-	eng, err := uring.New(uring.Config{Entries: cfg.entries, OwnReaper: loop == nil})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	n := cfg.rings
+	if n <= 0 {
+		n = max(1, len(loops), min(runtime.GOMAXPROCS(0), 4))
 	}
-	d := &uringDriver{ex: ex, eng: eng, loop: loop}
-	if loop != nil {
-		// Level-triggered EPOLLIN: the handler drains the eventfd and reaps every CQE,
-		// and a wake-up that races the drain is simply reported again.
-		if err := onLoop(loop, func() error { return loop.Watch(eng.EventFd(), unix.EPOLLIN, d.onEvent) }); err != nil {
-			eng.Close()
-			return nil, fmt.Errorf("fs: watching the ring's eventfd: %w", err)
+	d := &uringDriver{ex: ex}
+	for i := range n {
+		rc := &ringCtx{}
+		if len(loops) > 0 {
+			rc.loop = loops[i%len(loops)]
 		}
+		// The closure is made once per ring, so scheduling a flush allocates no
+		// closure per batch.
+		flush := func() { rc.eng.Flush() }
+		ucfg := uring.Config{Entries: cfg.entries, OwnReaper: rc.loop == nil,
+			Defer: func() error { go flush(); return nil }}
+		eng, err := uring.New(ucfg)
+		if err != nil {
+			d.closeAll()
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		rc.eng = eng
+		if rc.loop != nil {
+			// Level-triggered EPOLLIN: the handler drains the eventfd and reaps every
+			// CQE, and a wake-up that races the drain is simply reported again.
+			if err := onLoop(rc.loop, func() error { return rc.loop.Watch(eng.EventFd(), unix.EPOLLIN, rc.onEvent) }); err != nil {
+				eng.Close()
+				d.closeAll()
+				return nil, fmt.Errorf("fs: watching the ring's eventfd: %w", err)
+			}
+		}
+		d.rings = append(d.rings, rc)
 	}
 	return d, nil
+}
+
+func (d *uringDriver) closeAll() {
+	d.shutdown()
+	d.release()
+}
+
+// pick spreads operations over the rings round-robin.
+func (d *uringDriver) pick() *uring.Engine {
+	if len(d.rings) == 1 {
+		return d.rings[0].eng
+	}
+	return d.rings[d.next.Add(1)%uint32(len(d.rings))].eng
 }
 
 // onLoop runs fn on l and waits for its result.
@@ -67,23 +118,32 @@ func onLoop(l *reactor.Loop, fn func() error) error {
 	}
 }
 
-func (d *uringDriver) onEvent(uint32) {
-	d.eng.DrainEventfd()
-	d.eng.Reap()
+func (rc *ringCtx) onEvent(uint32) {
+	rc.eng.DrainEventfd()
+	rc.eng.Reap()
 }
 
-func (d *uringDriver) shutdown() { d.eng.Shutdown() }
+func (d *uringDriver) shutdown() {
+	for _, rc := range d.rings {
+		rc.eng.Shutdown()
+	}
+}
 
 func (d *uringDriver) release() error {
-	if d.loop != nil {
-		// ErrClosed here means the loop has stopped and its epoll set is gone already.
-		if err := onLoop(d.loop, func() error { return d.loop.Unwatch(d.eng.EventFd()) }); err != nil &&
-			!errors.Is(err, reactor.ErrClosed) {
-			d.eng.Release()
-			return err
+	var first error
+	for _, rc := range d.rings {
+		if rc.loop != nil {
+			// ErrClosed here means the loop has stopped and its epoll set is gone.
+			if err := onLoop(rc.loop, func() error { return rc.loop.Unwatch(rc.eng.EventFd()) }); err != nil &&
+				!errors.Is(err, reactor.ErrClosed) && first == nil {
+				first = err
+			}
+		}
+		if err := rc.eng.Release(); err != nil && first == nil {
+			first = err
 		}
 	}
-	return d.eng.Release()
+	return first
 }
 
 func engErr(err error) error {
@@ -118,28 +178,30 @@ func (o *openOp) Complete(res int32, _ uint32) {
 
 func (d *uringDriver) open(fsys *FS, name string, flag int, perm uint32, fut *task.Future[*File]) {
 	op := &openOp{fsys: fsys, name: name, fut: fut}
-	if _, err := d.eng.Openat(unix.AT_FDCWD, name, flag|unix.O_CLOEXEC, perm, op); err != nil {
+	if _, err := d.pick().Openat(unix.AT_FDCWD, name, flag|unix.O_CLOEXEC, perm, op); err != nil {
 		fut.Complete(nil, &os.PathError{Op: "open", Path: name, Err: engErr(err)})
 	}
 }
 
 func (d *uringDriver) rw(op *rwOp) {
+	eng := d.pick()
+	op.eng = eng // fixed for the op's life: resubmissions and the canceller use it
 	if op.ctx != nil && op.stop == nil && op.ctx.Done() != nil {
 		op.stop = context.AfterFunc(op.ctx, func() {
 			op.cancelled.Store(true)
 			if t := op.ticket.Load(); t != 0 {
-				d.eng.Cancel(uring.Ticket(t))
+				eng.Cancel(uring.Ticket(t))
 			}
 		})
 	}
-	d.submit(op)
+	submitRW(op)
 }
 
 // submit sends the rest of op (all of it the first time, the remainder after a short
 // transfer). The ticket is published for the canceller with a CAS, so a completion that
 // already resubmitted (and stored a newer ticket) is never overwritten by a stale one;
 // checking cancelled after publishing closes the race with a cancel that found no ticket.
-func (d *uringDriver) submit(op *rwOp) {
+func submitRW(op *rwOp) {
 	// Read before submitting: once submitted, op may complete (and, without a context,
 	// be recycled) on the reaping goroutine at any moment.
 	hasCtx := op.ctx != nil
@@ -148,16 +210,16 @@ func (d *uringDriver) submit(op *rwOp) {
 	var t uring.Ticket
 	var err error
 	if op.kind.write() {
-		t, err = d.eng.Write(op.f.fd, p, off, op)
+		t, err = op.eng.Write(op.f.fd, p, off, op)
 	} else {
-		t, err = d.eng.Read(op.f.fd, p, off, op)
+		t, err = op.eng.Read(op.f.fd, p, off, op)
 	}
 	if err != nil {
 		op.finish(engErr(err))
 		return
 	}
 	if hasCtx && op.ticket.CompareAndSwap(prev, uint64(t)) && op.cancelled.Load() {
-		d.eng.Cancel(t)
+		op.eng.Cancel(t)
 	}
 }
 
@@ -182,7 +244,7 @@ func (op *rwOp) Complete(res int32, _ uint32) {
 			op.finish(op.ctx.Err())
 			return
 		}
-		op.f.fsys.drv.(*uringDriver).submit(op)
+		submitRW(op)
 	}
 }
 
@@ -206,14 +268,14 @@ func (o *unitOp) Complete(res int32, _ uint32) {
 }
 
 func (d *uringDriver) sync(f *File, fut *task.Future[struct{}]) {
-	if _, err := d.eng.Fsync(f.fd, 0, &unitOp{f: f, op: "sync", fut: fut, then: f.releaseRef}); err != nil {
+	if _, err := d.pick().Fsync(f.fd, 0, &unitOp{f: f, op: "sync", fut: fut, then: f.releaseRef}); err != nil {
 		f.releaseRef()
 		fut.Complete(struct{}{}, f.pathErr("sync", engErr(err)))
 	}
 }
 
 func (d *uringDriver) closeFile(f *File, fut *task.Future[struct{}]) {
-	if _, err := d.eng.CloseFd(f.fd, &unitOp{f: f, op: "close", fut: fut, then: func() { f.fsys.untrack(f) }}); err != nil {
+	if _, err := d.pick().CloseFd(f.fd, &unitOp{f: f, op: "close", fut: fut, then: func() { f.fsys.untrack(f) }}); err != nil {
 		// The ring is shutting down; close(2) on a file does not block.
 		cerr := closeFd(f.fd)
 		f.fsys.untrack(f)
@@ -244,7 +306,7 @@ const statxMask = unix.STATX_TYPE | unix.STATX_MODE | unix.STATX_SIZE | unix.STA
 
 func (d *uringDriver) stat(f *File, fut *task.Future[os.FileInfo]) {
 	o := &statOp{name: f.name, fut: fut, then: f.releaseRef}
-	if _, err := d.eng.Statx(f.fd, "", unix.AT_EMPTY_PATH, statxMask, &o.stx, o); err != nil {
+	if _, err := d.pick().Statx(f.fd, "", unix.AT_EMPTY_PATH, statxMask, &o.stx, o); err != nil {
 		f.releaseRef()
 		fut.Complete(nil, f.pathErr("stat", engErr(err)))
 	}
@@ -252,7 +314,7 @@ func (d *uringDriver) stat(f *File, fut *task.Future[os.FileInfo]) {
 
 func (d *uringDriver) statPath(name string, fut *task.Future[os.FileInfo]) {
 	o := &statOp{name: name, fut: fut}
-	if _, err := d.eng.Statx(unix.AT_FDCWD, name, 0, statxMask, &o.stx, o); err != nil {
+	if _, err := d.pick().Statx(unix.AT_FDCWD, name, 0, statxMask, &o.stx, o); err != nil {
 		fut.Complete(nil, &os.PathError{Op: "stat", Path: name, Err: engErr(err)})
 	}
 }
@@ -294,5 +356,14 @@ func statxInfo(name string, s *unix.Statx_t) *fileInfo {
 
 func closeFd(fd int) error { return unix.Close(fd) }
 
-func (d *uringDriver) inFlight() int       { return d.eng.InFlight() }
-func (d *uringDriver) watchedByLoop() bool { return d.loop != nil }
+func (d *uringDriver) inFlight() int {
+	n := 0
+	for _, rc := range d.rings {
+		n += rc.eng.InFlight()
+	}
+	return n
+}
+
+func (d *uringDriver) watchedByLoop() bool { return d.rings[0].loop != nil }
+
+type ringEngine = *uring.Engine

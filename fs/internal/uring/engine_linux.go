@@ -66,6 +66,11 @@ type Config struct {
 	// OwnReaper runs a goroutine that waits on the ring's eventfd through Go's netpoller
 	// and reaps. Leave it off when a reactor loop watches EventFd and calls Reap.
 	OwnReaper bool
+	// Defer, when set, is called (outside any lock) instead of submitting inline when
+	// the first SQE of a new batch is queued; it must arrange for Flush to run soon (a
+	// reactor loop's inbox). Everything queued until then goes in one io_uring_enter. If
+	// it returns an error the submitter flushes itself.
+	Defer func() error
 }
 
 // Stats are cumulative counters.
@@ -89,6 +94,8 @@ type Engine struct {
 	maxInKernel  int
 	maxUser      int
 	flushing     bool // a goroutine is running flush; others just queue
+	flushSched   bool // Defer was called and its Flush has not started yet
+	deferFn      func() error
 	closed       bool
 
 	reapMu   sync.Mutex
@@ -142,6 +149,7 @@ func New(cfg Config) (*Engine, error) {
 		maxInKernel: int(ring.CQEntries()),
 		maxUser:     int(ring.CQEntries()) / 2,
 		cqeBuf:      make([]CQE, ring.CQEntries()),
+		deferFn:     cfg.Defer,
 	}
 	if cfg.OwnReaper {
 		// A non-blocking fd handed to os.NewFile joins Go's netpoller, so the reaper
@@ -264,7 +272,15 @@ func (e *Engine) claimFlushLocked() bool {
 
 // flush publishes queued SQEs and submits them with io_uring_enter, looping until nothing
 // is left, so submitters that arrive during a syscall ride along in the next one.
-func (e *Engine) flush(inReaper bool) {
+func (e *Engine) flush(inReaper bool) { e.flushN(inReaper, false) }
+
+// flushChunk bounds one io_uring_enter when the flusher also reaps (Flush): page-cache
+// reads are done inside the syscall, so a big batch would hold every completion back
+// until its last read; chunks let waiters resume, and submit more, while the rest of the
+// batch is still being read.
+const flushChunk = 16
+
+func (e *Engine) flushN(inReaper, reapEach bool) {
 	for {
 		e.mu.Lock()
 		e.movePendingLocked()
@@ -275,11 +291,17 @@ func (e *Engine) flush(inReaper bool) {
 			return
 		}
 		e.mu.Unlock()
+		if reapEach {
+			n = min(n, flushChunk)
+		}
 		got, err := e.ring.Enter(n, 0, 0)
 		e.enters.Add(1)
 		switch {
 		case err == nil:
 			e.submitted.Add(uint64(got))
+			if reapEach {
+				e.Reap()
+			}
 		case err == unix.EAGAIN || err == unix.EBUSY:
 			// The kernel is short of request memory or holds overflowed CQEs: make
 			// room by reaping, unless we are the reaper, whose loop will come back.
@@ -338,12 +360,49 @@ func (e *Engine) submit(s *SQE, buf []byte, aux any, c Completion) (Ticket, erro
 	s.UserData = userData(idx, sl.gen)
 	sl.sqe = *s
 	e.queueLocked(idx)
+	if e.deferFn != nil {
+		sched := !e.flushSched
+		e.flushSched = true
+		e.mu.Unlock()
+		if sched {
+			if err := e.deferFn(); err != nil {
+				e.mu.Lock()
+				e.flushSched = false
+				flush := e.claimFlushLocked()
+				e.mu.Unlock()
+				if flush {
+					e.flush(false)
+				}
+			}
+		}
+		return Ticket(s.UserData), nil
+	}
 	flush := e.claimFlushLocked()
 	e.mu.Unlock()
 	if flush {
 		e.flush(false)
 	}
 	return Ticket(s.UserData), nil
+}
+
+// Flush submits everything queued in one io_uring_enter and reaps what completed during
+// it (page-cache reads complete inside the syscall). It is the other half of
+// Config.Defer, run by the loop that Defer scheduled it on. The eventfd is muted for the
+// duration: the completions it would announce are reaped right here, so the loop is not
+// woken again for them; anything posted meanwhile is caught by the reap after unmuting.
+func (e *Engine) Flush() {
+	e.mu.Lock()
+	e.flushSched = false
+	flush := e.claimFlushLocked()
+	e.mu.Unlock()
+	muted := e.ring.SetEventfdEnabled(false)
+	if flush {
+		e.flushN(false, true)
+	}
+	if muted {
+		e.ring.SetEventfdEnabled(true)
+	}
+	e.Reap()
 }
 
 func bufAddr(b []byte) uint64 {

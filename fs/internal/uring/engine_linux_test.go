@@ -438,3 +438,69 @@ func TestEventfdDriven(t *testing.T) {
 		}
 	}
 }
+
+// With Defer, submissions wait for Flush and go in one io_uring_enter; completions that
+// happened inside it are reaped by Flush itself, without the eventfd firing.
+func TestDeferredFlushBatches(t *testing.T) {
+	var deferred atomic.Int32
+	e := newEngine(t, Config{Entries: 64, Defer: func() error { deferred.Add(1); return nil }})
+	f, err := os.CreateTemp(t.TempDir(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString("abcdefghijklmnopqrstuvwxyz")
+	var done atomic.Int32
+	bufs := make([][]byte, 20)
+	for i := range bufs {
+		bufs[i] = make([]byte, 1)
+		if _, err := e.Read(int(f.Fd()), bufs[i], int64(i), CompletionFunc(func(res int32, _ uint32) {
+			if res == 1 {
+				done.Add(1)
+			}
+		})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if deferred.Load() != 1 || done.Load() != 0 || e.Stats().Enters != 0 {
+		t.Fatalf("before Flush: deferred %d done %d stats %+v", deferred.Load(), done.Load(), e.Stats())
+	}
+	e.Flush()
+	// Page-cache reads complete inside the enter; a slow one would signal the eventfd.
+	deadline := time.Now().Add(10 * time.Second)
+	for done.Load() < 20 && time.Now().Before(deadline) {
+		e.Reap()
+		runtime.Gosched()
+	}
+	if done.Load() != 20 {
+		t.Fatalf("%d of 20 completed", done.Load())
+	}
+	for i, b := range bufs {
+		if b[0] != byte('a'+i) {
+			t.Fatalf("buf %d = %q", i, b)
+		}
+	}
+	st := e.Stats()
+	t.Logf("stats %+v", st)
+	if st.Enters > 2 { // 20 SQEs in chunks of 16
+		t.Errorf("%d enters for 20 deferred reads", st.Enters)
+	}
+	// A later submission schedules a new flush.
+	e.Nop(newC())
+	if deferred.Load() != 2 {
+		t.Errorf("deferred %d, want 2", deferred.Load())
+	}
+	e.Flush()
+}
+
+// A Defer that fails (its loop is gone) makes the submitter flush by itself.
+func TestDeferErrorFlushesInline(t *testing.T) {
+	e := newEngine(t, Config{Entries: 8, OwnReaper: true, Defer: func() error { return ErrClosed }})
+	c := newC()
+	if _, err := e.Nop(c); err != nil {
+		t.Fatal(err)
+	}
+	if res := c.wait(t); res != 0 {
+		t.Fatalf("nop = %d", res)
+	}
+}

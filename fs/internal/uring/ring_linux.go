@@ -27,6 +27,7 @@ type Ring struct {
 	sqLocalTail             uint32 // next free slot; published to *sqTail by Publish
 
 	cqHead, cqTail *uint32
+	cqFlags        *uint32 // nil before 5.8 (no IORING_CQ_EVENTFD_DISABLED)
 	cqMask         uint32
 	cqEntries      uint32
 	cqes           []CQE
@@ -125,6 +126,9 @@ func (r *Ring) mapRings(p *params) error {
 
 	r.cqHead = u32(r.cqMem, p.cqOff.head)
 	r.cqTail = u32(r.cqMem, p.cqOff.tail)
+	if p.cqOff.flags != 0 {
+		r.cqFlags = u32(r.cqMem, p.cqOff.flags)
+	}
 	r.cqMask = *u32(r.cqMem, p.cqOff.ringMask)
 	r.cqEntries = *u32(r.cqMem, p.cqOff.ringEntries)
 	r.cqes = unsafe.Slice((*CQE)(unsafe.Pointer(&r.cqMem[p.cqOff.cqes])), r.cqEntries)
@@ -238,6 +242,27 @@ func (r *Ring) Reap(dst []CQE) int {
 // CQReady is the number of CQEs waiting to be reaped.
 func (r *Ring) CQReady() uint32 {
 	return atomic.LoadUint32(r.cqTail) - atomic.LoadUint32(r.cqHead)
+}
+
+const cqEventfdDisabled = 1 << 0
+
+// SetEventfdEnabled toggles IORING_CQ_EVENTFD_DISABLED. While disabled, CQEs are posted
+// without signalling the eventfd, so whoever disabled it must reap after re-enabling.
+// It reports false when the kernel lacks the flag (the eventfd then always fires).
+func (r *Ring) SetEventfdEnabled(on bool) bool {
+	if r.cqFlags == nil {
+		return false
+	}
+	for {
+		old := atomic.LoadUint32(r.cqFlags)
+		nv := old | cqEventfdDisabled
+		if on {
+			nv = old &^ cqEventfdDisabled
+		}
+		if atomic.CompareAndSwapUint32(r.cqFlags, old, nv) {
+			return true
+		}
+	}
 }
 
 // RegisterEventfd makes the kernel signal efd whenever it posts a CQE.
