@@ -1,0 +1,98 @@
+// Command httpd is weft's demo server: the first thing to run after cloning.
+//
+//	go run ./cmd/httpd
+//
+// serves on http://127.0.0.1:8080 with nothing to configure:
+//
+//	/             what is running, with links
+//	/plaintext    Hello, World! (the TechEmpower plaintext shape)
+//	/json         {"message":"Hello, World!"}
+//	/static/...   files under -root (default cmd/httpd/static)
+//	/stats        live loop, scheduler and request figures
+//	/stats.json   the same figures, cumulative, for machines
+//
+// SIGINT or SIGTERM stops it gracefully: it stops accepting, finishes the
+// requests in flight and exits 0. A second signal cuts connections at once.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "httpd:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string, out io.Writer) (config, time.Duration, error) {
+	cfg := defaultConfig()
+	fs := flag.NewFlagSet("httpd", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to serve on")
+	fs.IntVar(&cfg.Loops, "loops", 0, "event loops (0 = GOMAXPROCS)")
+	fs.IntVar(&cfg.Workers, "workers", 0, "scheduler workers (0 = GOMAXPROCS)")
+	fs.StringVar(&cfg.Balancer, "balancer", cfg.Balancer, "how connections are spread over loops: round-robin, least-conns or source-hash")
+	fs.BoolVar(&cfg.ReusePort, "reuseport", false, "one SO_REUSEPORT listener per loop instead of one acceptor")
+	fs.StringVar(&cfg.Root, "root", "", "folder served at /static/ (default: "+defaultRoot+")")
+	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "where handlers run: inline (on the loops), scheduler (as tasks) or blocking (on the blocking pool)")
+	fs.BoolVar(&cfg.AccessLog, "log", false, "write an access log (log/slog, to stderr)")
+	fs.StringVar(&cfg.Pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060")
+	fs.DurationVar(&cfg.Stall, "stall", cfg.Stall, "loop watchdog: warn when a handler holds a loop longer (0 = off)")
+	grace := fs.Duration("grace", 10*time.Second, "how long shutdown waits for requests in flight")
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	return cfg, *grace, err
+}
+
+func run(args []string, stderr io.Writer) error {
+	cfg, grace, err := parseFlags(args, stderr)
+	if err == flag.ErrHelp {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	a, err := newServer(cfg)
+	if err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	attrs := []any{"addr", "http://" + a.addr.String(), "loops", len(a.rt.Reactor().Loops()),
+		"workers", a.rt.Scheduler().Stats().Workers, "mode", cfg.Mode, "static", a.static.root}
+	if a.pprofA != nil {
+		attrs = append(attrs, "pprof", "http://"+a.pprofA.String()+"/debug/pprof/")
+	}
+	cfg.Logger.Info("httpd: serving; Ctrl-C to stop", attrs...)
+
+	s := <-sig
+	cfg.Logger.Info("httpd: shutting down, finishing requests in flight", "signal", s.String(), "grace", grace.String())
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	go func() {
+		select {
+		case <-sig:
+			cancel() // a second signal: stop waiting
+		case <-ctx.Done():
+		}
+	}()
+	if err := a.shutdown(ctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	cfg.Logger.Info("httpd: stopped")
+	return nil
+}
