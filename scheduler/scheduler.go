@@ -51,7 +51,8 @@ type worker struct {
 	owner atomic.Uintptr // getg() of the goroutine currently running this worker
 	m     *mthread       // owner's thread record; touched only by the owner
 
-	lifo     *Task // owner only: the next task to run, for message-passing locality
+	susp     *Suspension // guarded by idleMu: owner suspended, worker idle in the list
+	lifo     *Task       // owner only: the next task to run, for message-passing locality
 	lifoRuns int
 	spinning bool
 	tick     uint32
@@ -174,7 +175,7 @@ func (s *Scheduler) Spawn(t *Task) error {
 // the pool, after shutdown on a goroutine of its own.
 func (s *Scheduler) Wake(t *Task) {
 	if w := current(); w != nil && w.s == s {
-		if old := w.lifo; old != nil {
+		if old := w.lifo; old != nil && !old.Claimed() {
 			s.pushLocal(w, old)
 		}
 		w.lifo = t
@@ -226,19 +227,27 @@ func (s *Scheduler) RunInline(t *Task) bool {
 // worker (local spawns, inline joins) rather than as a stray goroutine. The
 // resume task goes to the resuming worker's LIFO slot, so a wake-up from a
 // task is picked up next.
+//
+// When the worker has nothing queued locally, Wait does not hand it over at
+// all: the worker goes into the idle list marked as held by a suspended
+// owner. If Resume comes first it takes the worker out again and gives it
+// straight back (one goroutine wake-up, as for a channel); if work arrives
+// first, the waker starts a spare goroutine on it, as for any parked worker.
 type Suspension struct {
 	t     Task
 	s     *Scheduler
 	m     *mthread // nil: the caller is not a worker
+	w     *worker  // the worker the caller had
 	ch    chan struct{}
 	fired atomic.Uint32
+	lazy  atomic.Bool
 }
 
 // Suspend prepares a wait for the calling goroutine.
 func Suspend() *Suspension {
 	sp := &Suspension{}
 	if w := current(); w != nil {
-		sp.s, sp.m = w.s, w.m
+		sp.s, sp.m, sp.w = w.s, w.m, w
 		sp.t.Init((*resumeTask)(sp))
 	} else {
 		sp.ch = make(chan struct{}, 1)
@@ -256,7 +265,29 @@ func (sp *Suspension) Resume() {
 		sp.ch <- struct{}{}
 		return
 	}
+	if sp.lazy.Load() && sp.s.takeBack(sp.w, sp) {
+		sp.m.assign <- sp.w
+		return
+	}
 	sp.s.Wake(&sp.t)
+}
+
+// takeBack removes w from the idle list if it is still parked there for sp.
+func (s *Scheduler) takeBack(w *worker, sp *Suspension) bool {
+	s.idleMu.Lock()
+	defer s.idleMu.Unlock()
+	if w.susp != sp {
+		return false
+	}
+	w.susp = nil
+	for i, x := range s.idle {
+		if x == w {
+			s.idle = append(s.idle[:i], s.idle[i+1:]...)
+			s.nidle.Add(-1)
+			return true
+		}
+	}
+	return false
 }
 
 // Wait blocks until Resume; it must be called once, by the goroutine that
@@ -271,13 +302,56 @@ func (sp *Suspension) Wait() {
 	}
 	s, m := sp.s, sp.m
 	w := m.w
-	s.handoffs.Add(1)
 	s.ndetached.Add(1)
 	m.w = nil
 	w.owner.Store(0)
-	s.mstart(w)
-	w2 := <-m.assign
+	if t := w.lifo; t != nil {
+		if t.Claimed() {
+			w.lifo = nil // a resume task its suspension already took back
+		} else if rt, ok := t.r.(*resumeTask); ok && t.Claim() {
+			// The next thing this worker would run is another suspended
+			// goroutine's resumption: switch to it directly, no spare.
+			w.lifo = nil
+			s.handoffs.Add(1)
+			rt.m.assign <- w
+			s.finishWait(sp, m, <-m.assign)
+			return
+		}
+	}
+	if w.lifo == nil && w.dq.size() == 0 {
+		// Nothing of ours is waiting: park the worker instead of handing
+		// it over (see the type's doc). Same Dekker pairing as park.
+		w.publish()
+		sp.lazy.Store(true)
+		s.idleMu.Lock()
+		w.susp = sp
+		s.idle = append(s.idle, w)
+		s.nidle.Add(1)
+		s.idleMu.Unlock()
+		if s.anyWork() && s.takeBack(w, sp) {
+			s.handoffs.Add(1)
+			s.mstart(w)
+		}
+	} else {
+		s.handoffs.Add(1)
+		s.mstart(w)
+	}
+	s.finishWait(sp, m, <-m.assign)
+}
+
+// noOwner marks a worker parked in the idle list with no goroutine behind it:
+// its suspended owner came back on another worker. A waker starts a spare.
+var noOwner = &Suspension{}
+
+func (s *Scheduler) finishWait(sp *Suspension, m *mthread, w2 *worker) {
 	s.ndetached.Add(-1)
+	if w2 != sp.w && sp.lazy.Load() {
+		s.idleMu.Lock()
+		if sp.w.susp == sp {
+			sp.w.susp = noOwner
+		}
+		s.idleMu.Unlock()
+	}
 	if w2 != nil {
 		s.attach(m, w2)
 	}
@@ -400,12 +474,21 @@ func (s *Scheduler) wakeOne() {
 		s.idle = s.idle[:n-1]
 		s.nidle.Add(-1)
 	}
-	s.idleMu.Unlock()
 	if w == nil {
+		s.idleMu.Unlock()
 		s.nspinning.Add(-1)
 		return
 	}
 	w.spinning = true // published to w by the channel send
+	if w.susp != nil {
+		// Its owner is suspended: run it on a spare goroutine.
+		w.susp = nil
+		s.handoffs.Add(1)
+		s.idleMu.Unlock()
+		s.mstart(w)
+		return
+	}
+	s.idleMu.Unlock()
 	w.parkCh <- struct{}{}
 }
 

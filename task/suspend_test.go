@@ -3,6 +3,7 @@ package task
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -84,4 +85,44 @@ func TestBlockInsideTask(t *testing.T) {
 		t.Fatalf("%v %v", v, err)
 	}
 	mustJoin(t, b.Future())
+}
+
+// A worker parked for a suspended owner (nothing else queued) must still be
+// given to a spare goroutine when work arrives, and the owner must get a
+// worker back afterwards.
+func TestLazyParkedWorkerServesNewWork(t *testing.T) {
+	s := newSched(t, 1)
+	o := NewOneshot[int](s)
+	a := Spawn(s, func(context.Context) (int, error) {
+		v, err := o.Recv().Join()
+		if scheduler.Current() != s {
+			return 0, errors.New("not back on a worker")
+		}
+		return v, err
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Stats().Detached != 1 { // a is suspended, its worker parked
+		if time.Now().After(deadline) {
+			t.Fatal("task never suspended")
+		}
+		runtime.Gosched()
+	}
+	b := Spawn(s, func(context.Context) (int, error) { return 0, o.Send(11) })
+	mustJoin(t, b.Future())
+	if v := mustJoin(t, a.Future()); v != 11 {
+		t.Fatal(v)
+	}
+	// And the direct path: resumed while its worker is still parked.
+	o2 := NewOneshot[int](s)
+	c := Spawn(s, func(context.Context) (int, error) { return o2.Recv().Join() })
+	for s.Stats().Detached != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("task never suspended")
+		}
+		runtime.Gosched()
+	}
+	_ = o2.Send(12) // from outside the pool
+	if v := mustJoin(t, c.Future()); v != 12 {
+		t.Fatal(v)
+	}
 }
