@@ -371,8 +371,12 @@ func TestMinIdleRefilled(t *testing.T) {
 		r.broken.Store(true) // the peer closes them
 	}
 	m.awaitOpened(t, 3) // the sweep notices and refills
+	deadline := time.Now().Add(10 * time.Second)
 	for _, r := range first {
-		for !r.closed.Load() { // the sweep closes before it refills, but on another goroutine
+		for !r.closed.Load() { // the sweep closes them before it refills, but on another goroutine
+			if time.Now().After(deadline) {
+				t.Fatal("the broken resources were never closed")
+			}
 			runtime.Gosched()
 		}
 	}

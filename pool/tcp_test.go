@@ -146,8 +146,16 @@ func TestTCPManyTasksShareEight(t *testing.T) {
 			return per, nil
 		})
 	}
+	deadline := time.After(60 * time.Second)
 	for _, h := range hs {
-		if _, err := join(t, h.Future()); err != nil {
+		select {
+		case <-h.Done():
+		case <-deadline:
+			buf := make([]byte, 256<<10) // where everyone is stuck, for whoever reads the log
+			t.Logf("%s", buf[:runtime.Stack(buf, true)])
+			t.Fatalf("tasks not done after 60s: served %d, pool %+v, server open %d", served.Load(), p.Stats(), srv.open.Load())
+		}
+		if _, err := h.Join(); err != nil {
 			t.Fatal(err)
 		}
 	}
