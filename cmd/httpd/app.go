@@ -159,7 +159,9 @@ func newServer(cfg config) (*app, error) {
 	}
 	a := &app{cfg: cfg, log: cfg.Logger, rt: rt, static: static, start: time.Now()}
 	var h http.Handler = http.HandlerFunc(a.serve)
-	if cfg.Stall > 0 {
+	// Only handlers on the loops are watched: off the loop (scheduler,
+	// blocking pool) a slow handler holds a worker, not a loop, by design.
+	if cfg.Stall > 0 && mode == http.ModeInline {
 		a.wd = http.NewWatchdog(http.StallThreshold(cfg.Stall), http.StallLogger(cfg.Logger),
 			http.StallRoute(a.routeName))
 		h = a.wd.Wrap(h)

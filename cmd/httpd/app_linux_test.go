@@ -508,3 +508,42 @@ func TestBinarySIGTERM(t *testing.T) {
 		t.Fatalf("no clean stop in the log:\n%s", rest)
 	}
 }
+
+// The hot routes add nothing to the server's own zero-allocation path.
+func TestHotRoutesDoNotAllocate(t *testing.T) {
+	a, _ := start(t, config{})
+	h := a.srv.Handler
+	for _, path := range []string{"/plaintext", "/json", "/"} {
+		r := &http.Request{Method: []byte("GET"), Path: []byte(path), Target: []byte(path)}
+		var w http.ResponseWriter
+		h.ServeHTTP(&w, r) // warm up: grow the writer's buffers once
+		if n := testing.AllocsPerRun(200, func() { h.ServeHTTP(&w, r) }); n != 0 {
+			t.Errorf("%s: %.1f allocations per request", path, n)
+		}
+	}
+}
+
+func TestWatchdogOnlyOnTheLoop(t *testing.T) {
+	a, _ := start(t, config{Mode: "scheduler"})
+	if a.wd != nil {
+		t.Fatal("watchdog wraps handlers that run off the loop")
+	}
+}
+
+func BenchmarkServePlaintext(b *testing.B) {
+	a, err := newServer(config{Addr: "127.0.0.1:0", Loops: 1, Workers: 1, Mode: "inline", Stall: http.DefaultStallThreshold,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.shutdown(context.Background())
+	r := &http.Request{Method: []byte("GET"), Path: []byte("/plaintext"), Target: []byte("/plaintext")}
+	// The writer is not reset between calls (that is the server's job), so
+	// its buffer keeps growing: the few bytes per op reported are that.
+	var w http.ResponseWriter
+	h := a.srv.Handler
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		h.ServeHTTP(&w, r)
+	}
+}
