@@ -113,8 +113,8 @@ func join[T any](t testing.TB, f *task.Future[T]) (T, error) {
 	t.Helper()
 	select {
 	case <-f.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("future not complete after 10s")
+	case <-time.After(30 * time.Second):
+		t.Fatal("future not complete after 30s")
 	}
 	return f.Join()
 }
