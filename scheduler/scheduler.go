@@ -39,7 +39,6 @@ type Scheduler struct {
 
 	blocking blockingPool
 
-	injected atomic.Uint64
 	rejected atomic.Uint64
 	handoffs atomic.Uint64
 	panics   atomic.Uint64
@@ -408,12 +407,11 @@ func (s *Scheduler) pushLocal(w *worker, t *Task) {
 }
 
 // overflow moves half of a full deque, plus t, to the global queue in one
-// locked splice, so a burst of local spawns costs one lock per 128 tasks.
+// locked copy, so a burst of local spawns costs one lock per 128 tasks.
 func (s *Scheduler) overflow(w *worker, t *Task) {
-	var head, tail *Task
-	n := int64(1)
-	head, tail = t, t
-	t.next = nil
+	var batch [dequeSize/2 + 1]*Task
+	batch[0] = t
+	n := 1
 	for i := 0; i < dequeSize/2; i++ {
 		x := w.dq.steal()
 		if x == nil {
@@ -422,18 +420,15 @@ func (s *Scheduler) overflow(w *worker, t *Task) {
 		if x.Claimed() {
 			continue
 		}
-		x.next = nil
-		tail.next = x
-		tail = x
+		batch[n] = x
 		n++
 	}
 	s.gq.mu.Lock()
-	s.gq.appendList(head, tail, n)
+	s.gq.push(batch[:n]...)
 	s.gq.mu.Unlock()
 }
 
 func (s *Scheduler) inject(t *Task, wake bool) error {
-	t.next = nil
 	s.gq.mu.Lock()
 	if s.stopped.Load() || (!wake && s.closing.Load()) {
 		s.gq.mu.Unlock()
@@ -450,9 +445,9 @@ func (s *Scheduler) inject(t *Task, wake bool) error {
 		}()
 		return nil
 	}
-	s.gq.appendList(t, t, 1)
+	s.gq.push(t)
+	s.gq.injected++
 	s.gq.mu.Unlock()
-	s.injected.Add(1)
 	s.wakeOne()
 	return nil
 }
@@ -645,8 +640,7 @@ func (s *Scheduler) steal(w *worker) *Task {
 	}
 	spill := func(x *Task) {
 		s.gq.mu.Lock()
-		x.next = nil
-		s.gq.appendList(x, x, 1)
+		s.gq.push(x)
 		s.gq.mu.Unlock()
 	}
 	for round := 0; round < 4; round++ {
@@ -732,7 +726,7 @@ func (s *Scheduler) checkQuiesce() {
 		return
 	}
 	s.gq.mu.Lock()
-	ok := s.gq.head == nil && !s.stopped.Load() &&
+	ok := s.gq.n.Load() == 0 && !s.stopped.Load() &&
 		int(s.nidle.Load()) == len(s.workers) && s.ndetached.Load() == 0 && s.blocking.idle()
 	if ok {
 		s.stopped.Store(true)
@@ -803,9 +797,8 @@ type Stats struct {
 // Stats returns current counters.
 func (s *Scheduler) Stats() Stats {
 	st := Stats{
-		Workers:  len(s.workers),
-		Injected: s.injected.Load(),
-		Queued:   int(s.gq.n.Load()),
+		Workers: len(s.workers),
+
 		Parked:   int(s.nidle.Load()),
 		Spinning: int(s.nspinning.Load()),
 		Handoffs: s.handoffs.Load(),
@@ -813,6 +806,10 @@ func (s *Scheduler) Stats() Stats {
 		Rejected: s.rejected.Load(),
 		Panics:   s.panics.Load(),
 	}
+	s.gq.mu.Lock()
+	st.Injected = s.gq.injected
+	st.Queued = s.gq.cnt
+	s.gq.mu.Unlock()
 	st.Spawned = st.Injected
 	for _, w := range s.workers {
 		st.Spawned += w.spawned.Load()
@@ -824,65 +821,73 @@ func (s *Scheduler) Stats() Stats {
 	return st
 }
 
-// gqueue is the global injection queue: an intrusive FIFO under a mutex, so
-// any number of pending tasks costs no memory beyond the tasks themselves.
+// gqueue is the global injection queue: a growable ring of task pointers
+// under a mutex, so a pending task costs 8 bytes here beyond itself.
 type gqueue struct {
-	mu         sync.Mutex
-	head, tail *Task
-	n          atomic.Int64
+	mu       sync.Mutex
+	buf      []*Task
+	head     int
+	cnt      int
+	injected uint64
+	// n mirrors cnt for lock-free emptiness checks. It is stored only when
+	// the queue turns empty or non-empty: a fenced store per push would
+	// cost the spawner more than the push itself.
+	n atomic.Int64
 }
 
-func (q *gqueue) appendList(head, tail *Task, n int64) {
-	if q.tail == nil {
-		q.head = head
-	} else {
-		q.tail.next = head
+func (q *gqueue) setCount(old int) {
+	if (old == 0) != (q.cnt == 0) {
+		q.n.Store(int64(q.cnt))
 	}
-	q.tail = tail
-	q.n.Add(n)
+}
+
+func (q *gqueue) push(ts ...*Task) {
+	old := q.cnt
+	if need := q.cnt + len(ts); need > len(q.buf) {
+		nb := make([]*Task, max(64, 2*len(q.buf), need))
+		for i := 0; i < q.cnt; i++ {
+			nb[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = nb, 0
+	}
+	for _, t := range ts {
+		q.buf[(q.head+q.cnt)%len(q.buf)] = t
+		q.cnt++
+	}
+	q.setCount(old)
 }
 
 // grab takes a fair share of the global queue into w's deque and returns one
 // task to run.
 func (q *gqueue) grab(w *worker, s *Scheduler) *Task {
+	var batch [dequeSize / 2]*Task
 	q.mu.Lock()
-	n := q.n.Load()
+	n := q.cnt
 	if n == 0 {
 		q.mu.Unlock()
 		return nil
 	}
-	take := n/int64(len(s.workers)) + 1
-	if take > n {
-		take = n
+	take := min(n/len(s.workers)+1, n, len(batch))
+	for i := 0; i < take; i++ {
+		batch[i] = q.buf[q.head]
+		q.buf[q.head] = nil
+		q.head = (q.head + 1) % len(q.buf)
 	}
-	if take > dequeSize/2 {
-		take = dequeSize / 2
+	q.cnt -= take
+	if q.cnt == 0 && len(q.buf) > 4096 {
+		q.buf, q.head = nil, 0 // give a burst's memory back
 	}
-	first := q.head
-	last := first
-	for i := int64(1); i < take; i++ {
-		last = last.next
-	}
-	q.head = last.next
-	if q.head == nil {
-		q.tail = nil
-	}
-	last.next = nil
-	q.n.Add(-take)
+	q.setCount(n)
 	q.mu.Unlock()
-	for x := first.next; x != nil; {
-		nx := x.next
-		x.next = nil
+	for _, x := range batch[1:take] {
 		if !w.dq.push(x) {
 			s.overflow(w, x)
 		}
-		x = nx
 	}
-	first.next = nil
 	if take > 1 {
 		s.wakeOne()
 	}
-	return first
+	return batch[0]
 }
 
 // All live workers of all schedulers, for current().

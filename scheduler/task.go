@@ -15,7 +15,6 @@ type Runner interface{ RunTask() }
 // global queue, a joiner that wants to run it inline); Claim decides, once,
 // who runs it. Queue entries whose Task was already claimed are skipped.
 type Task struct {
-	next  *Task // global-queue and waiter-list link; owned by whoever holds the node
 	r     Runner
 	state atomic.Uint32
 }
@@ -29,11 +28,7 @@ func (t *Task) Claim() bool { return t.state.CompareAndSwap(0, 1) }
 // Claimed reports whether some caller already won Claim.
 func (t *Task) Claimed() bool { return t.state.Load() != 0 }
 
-// Next and SetNext let an embedder thread Tasks through its own intrusive
-// lists (future waiter lists) while they are not queued on a scheduler.
-func (t *Task) Next() *Task     { return t.next }
-func (t *Task) SetNext(n *Task) { t.next = n }
-func (t *Task) exec()           { t.r.RunTask() }
+func (t *Task) exec() { t.r.RunTask() }
 
 // RunClaimed runs a task the caller has claimed, off the pool.
 func RunClaimed(t *Task) { t.exec() }

@@ -3,7 +3,6 @@ package task
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -53,8 +52,7 @@ type waiter struct {
 
 type waker interface{ fire() }
 
-// chanWaiter wakes a goroutine blocked in Join; pooled, as Join always
-// consumes its wake-up before returning the node.
+// chanWaiter wakes a goroutine blocked in Join outside the pool.
 type chanWaiter struct {
 	waiter
 	ch chan struct{}
@@ -90,12 +88,6 @@ var doneMark = &waiter{}
 
 var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-var waiterPool = sync.Pool{New: func() any {
-	w := &chanWaiter{ch: make(chan struct{}, 1)}
-	w.w = w
-	return w
-}}
-
 // NewFuture returns an unresolved future whose Then continuations run on ex.
 // Layers that complete futures from event loops (net, fs, pool) use it.
 func NewFuture[T any](ex Executor) *Future[T] {
@@ -123,19 +115,23 @@ func (f *Future[T]) Complete(v T, err error) bool {
 	}
 	f.val, f.err = v, err
 	list := f.waiters.Swap(doneMark) // publishes val and err: done is waiters == doneMark
-	// Fire in registration order.
-	var rev *waiter
-	for list != nil {
-		n := list.next
-		list.next = rev
-		rev = list
-		list = n
+	if list == nil {
+		return true
 	}
-	for w := rev; w != nil; {
-		n := w.next // read before firing: a fired waiter may be reused at once
-		w.next = nil
-		w.w.fire()
-		w = n
+	if list.next == nil {
+		list.w.fire()
+		return true
+	}
+	// Fire in registration order. Nodes are never modified once pushed (a
+	// Done or context lookup may still be walking this list), so reverse
+	// into a side buffer rather than in place.
+	var small [8]*waiter
+	ws := small[:0]
+	for w := list; w != nil; w = w.next {
+		ws = append(ws, w)
+	}
+	for i := len(ws) - 1; i >= 0; i-- {
+		ws[i].w.fire()
 	}
 	return true
 }
@@ -235,11 +231,11 @@ func (f *Future[T]) Join() (T, error) {
 		}
 		return f.val, f.err
 	}
-	w := waiterPool.Get().(*chanWaiter)
+	w := &chanWaiter{ch: make(chan struct{}, 1)}
+	w.w = w
 	if f.addWaiter(&w.waiter) {
 		<-w.ch
 	}
-	waiterPool.Put(w)
 	return f.val, f.err
 }
 

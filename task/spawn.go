@@ -45,7 +45,6 @@ func stack() []byte { return debug.Stack() }
 const (
 	flagCancel   uint32 = 1 << iota // Cancel called, or the scheduler closed
 	flagDetached                    // Detach called
-	flagClosedCh                    // the ctx Done channel has been closed
 	flagHasTask                     // the future is a JoinHandle's, right after its Task
 )
 
@@ -54,31 +53,49 @@ const (
 // detaches the task: the task still runs and the handle is then garbage like
 // any other value (no finalizer, nothing to leak).
 //
-// The handle is the whole task record, one allocation of 96 bytes for a
+// The handle is the whole task record, one allocation of 80 bytes for a
 // word-sized T: run-queue node, result cell, and the task's context (flags in
 // the future's spare word; a Done channel only if someone asks for one).
 type JoinHandle[T any] struct {
 	t  scheduler.Task // must stay first: Future.taskOf relies on the layout
 	f  Future[T]
-	x  atomic.Pointer[ctxExtra]
 	fn func(ctx context.Context) (T, error)
 }
 
-type ctxExtra struct {
-	done chan struct{}
-	stop func() bool // unregisters from the scheduler's context
+// taskCtx is the context.Context a task runs with: the handle itself seen
+// through another method set, so it costs nothing to create. It is cancelled
+// by Cancel, by the scheduler's Close, and when the task returns (as a
+// context.WithCancel with a deferred cancel would be).
+type taskCtx[T any] JoinHandle[T]
+
+// ctxWaiter carries the context's Done channel. It lives on the result
+// future's waiter list, made only when a task asks for Done, so a handle
+// has no field for it; completing the future fires it, which closes the
+// channel and unregisters from the scheduler's context.
+type ctxWaiter struct {
+	waiter
+	done   chan struct{}
+	stop   func() bool
+	closed atomic.Bool
 }
 
-// taskCtx is the context.Context a task runs with: the handle itself seen
-// through another method set, so it costs nothing to create.
-type taskCtx[T any] JoinHandle[T]
+func (cw *ctxWaiter) close() {
+	if cw.closed.CompareAndSwap(false, true) {
+		close(cw.done)
+	}
+}
+
+func (cw *ctxWaiter) fire() {
+	cw.stop()
+	cw.close()
+}
 
 func (c *taskCtx[T]) Deadline() (time.Time, bool) { return time.Time{}, false }
 
 func (c *taskCtx[T]) Value(key any) any { return c.f.sched.Context().Value(key) }
 
 func (c *taskCtx[T]) Err() error {
-	if c.f.aux.Load()&flagCancel != 0 {
+	if c.f.aux.Load()&flagCancel != 0 || c.f.waiters.Load() == doneMark {
 		return context.Canceled
 	}
 	if c.f.sched.Context().Err() != nil {
@@ -90,39 +107,54 @@ func (c *taskCtx[T]) Err() error {
 	return nil
 }
 
+func (c *taskCtx[T]) find(h *waiter) *ctxWaiter {
+	for x := h; x != nil; x = x.next {
+		if cw, ok := x.w.(*ctxWaiter); ok {
+			return cw
+		}
+	}
+	return nil
+}
+
 func (c *taskCtx[T]) Done() <-chan struct{} {
-	if x := c.x.Load(); x != nil {
-		return x.done
+	var cw *ctxWaiter
+	for {
+		h := c.f.waiters.Load()
+		if h == doneMark {
+			if cw != nil {
+				cw.stop()
+			}
+			return closedCh
+		}
+		if x := c.find(h); x != nil {
+			if cw != nil {
+				cw.stop()
+			}
+			return x.done
+		}
+		if cw == nil {
+			cw = &ctxWaiter{done: make(chan struct{})}
+			cw.w = cw
+			cw.stop = context.AfterFunc(c.f.sched.Context(), c.cancel)
+		}
+		cw.next = h
+		if c.f.waiters.CompareAndSwap(h, &cw.waiter) {
+			if c.f.aux.Load()&flagCancel != 0 {
+				cw.close()
+			}
+			return cw.done
+		}
 	}
-	x := &ctxExtra{done: make(chan struct{})}
-	if !c.x.CompareAndSwap(nil, x) {
-		return c.x.Load().done
-	}
-	x.stop = context.AfterFunc(c.f.sched.Context(), c.cancel)
-	if c.f.aux.Load()&flagCancel != 0 {
-		c.closeDone(x)
-	}
-	return x.done
 }
 
 func (c *taskCtx[T]) String() string { return "task.Context" }
 
 func (c *taskCtx[T]) cancel() {
 	c.f.setAux(flagCancel)
-	if x := c.x.Load(); x != nil {
-		c.closeDone(x)
-	}
-}
-
-func (c *taskCtx[T]) closeDone(x *ctxExtra) {
-	if c.f.setAux(flagClosedCh) {
-		close(x.done)
-	}
-}
-
-func (c *taskCtx[T]) release() {
-	if x := c.x.Load(); x != nil && x.stop != nil {
-		x.stop()
+	if h := c.f.waiters.Load(); h != doneMark {
+		if cw := c.find(h); cw != nil {
+			cw.close()
+		}
 	}
 }
 
@@ -162,7 +194,6 @@ func (h *JoinHandle[T]) run() {
 }
 
 func (h *JoinHandle[T]) finish(v T, err error) {
-	h.ctx().release()
 	h.fn = nil // let the closure go even while the handle lives on
 	h.f.Complete(v, err)
 }

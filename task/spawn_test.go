@@ -316,3 +316,36 @@ func TestSpawnAfterClose(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+func TestTaskContextEndsWithTask(t *testing.T) {
+	s := newSched(t, 1)
+	var saved context.Context
+	h := Spawn(s, func(ctx context.Context) (int, error) {
+		saved = ctx
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		select {
+		case <-ctx.Done():
+			return 0, errors.New("done while running")
+		default:
+		}
+		return 1, nil
+	})
+	mustJoin(t, h.Future())
+	select {
+	case <-saved.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("context not done after the task returned")
+	}
+	if !errors.Is(saved.Err(), context.Canceled) {
+		t.Fatal(saved.Err())
+	}
+	if _, ok := saved.Deadline(); ok {
+		t.Fatal("deadline")
+	}
+	type key struct{}
+	if saved.Value(key{}) != nil {
+		t.Fatal("value")
+	}
+}
