@@ -32,6 +32,7 @@ type config struct {
 	attempts       int
 	backoffMin     time.Duration
 	backoffMax     time.Duration
+	clock          func() int64 // tests only: replaces the monotonic clock
 }
 
 func defaults() config {

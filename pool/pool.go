@@ -118,7 +118,7 @@ func New[T any](m Manager[T], opts ...Option) (*Pool[T], error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	p := &Pool[T]{m: m, ex: cfg.ex, cfg: cfg, epoch: time.Now()}
+	p := &Pool[T]{m: m, ex: cfg.ex, cfg: cfg, epoch: time.Now(), clock: cfg.clock}
 	p.timed = cfg.maxLifetime > 0 || cfg.idleTimeout > 0
 	p.async, _ = m.(AsyncConnector[T])
 	if ch, ok := m.(Checker[T]); ok && cfg.testOnCheckout {

@@ -93,6 +93,9 @@ func (m *counter) awaitOpened(t *testing.T, n int) []*res {
 	return out
 }
 
+// withClock replaces the pool's clock from the start, before New opens anything.
+func withClock(f func() int64) Option { return func(c *config) { c.clock = f } }
+
 func newSched(t testing.TB) *scheduler.Scheduler {
 	s := scheduler.New(scheduler.Workers(2))
 	t.Cleanup(s.Close)
@@ -334,8 +337,7 @@ func TestBrokenReplaced(t *testing.T) {
 func TestExpiredReplaced(t *testing.T) {
 	m := newCounter(t)
 	var clock atomic.Int64
-	p := newPool(t, m, MaxSize(2), MaxLifetime(time.Hour), IdleTimeout(10*time.Minute))
-	p.clock = clock.Load
+	p := newPool(t, m, MaxSize(2), MaxLifetime(time.Hour), IdleTimeout(10*time.Minute), withClock(clock.Load))
 
 	c, _ := join(t, p.Get(context.Background()))
 	old := c.Value()
@@ -553,5 +555,41 @@ func TestAsyncConnector(t *testing.T) {
 	b.Release()
 	if st := p.Stats(); st.Connects != 2 || st.ConnectErrors != 1 || st.Idle != 2 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestIdleTimeoutKeepsMinIdle(t *testing.T) {
+	m := newCounter(t)
+	var clock atomic.Int64
+	p := newPool(t, m, MaxSize(4), MinIdle(2), IdleTimeout(time.Minute), MaxLifetime(0), ReapInterval(time.Hour), withClock(clock.Load))
+	m.awaitOpened(t, 2)
+	cs := make([]*Conn[*res], 4)
+	for i := range cs {
+		c, err := join(t, p.Get(context.Background()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs[i] = c
+	}
+	for _, c := range cs {
+		c.Release()
+	}
+	clock.Add(int64(2 * time.Minute))
+	p.reap()
+	if st := p.Stats(); st.Idle != 2 || st.ClosedIdle != 2 || m.open.Load() != 2 {
+		t.Fatalf("after the idle sweep: %+v, manager open %d", st, m.open.Load())
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	m := newCounter(t)
+	p := newPool(t, m, Retry(10, 10*time.Millisecond, 80*time.Millisecond))
+	for attempt, want := range []time.Duration{10, 20, 40, 80, 80, 80} {
+		want *= time.Millisecond
+		for range 20 {
+			if d := p.backoff(attempt); d < want/2 || d > want {
+				t.Fatalf("backoff(%d) = %v, want in [%v, %v]", attempt, d, want/2, want)
+			}
+		}
 	}
 }
