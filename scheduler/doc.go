@@ -1,31 +1,55 @@
 // Package scheduler is weft's work-stealing task scheduler.
 //
-// P workers each own a bounded Chase-Lev deque (256 tasks: the owner pushes at
-// the bottom, consumes FIFO from the top, and thieves steal half from the top)
-// and a one-task LIFO slot that continuations woken by a running task go to,
-// so a message ping-pong stays on one worker, in cache. Tasks spawned from
-// outside the pool go to a global injection queue (an intrusive list: pending
-// tasks cost no memory beyond themselves), which workers drain in fair shares.
+// # Queues
+//
+// P workers each own a bounded Chase-Lev deque of 256 tasks (the owner pushes
+// at the bottom and consumes FIFO from the top; thieves steal half from the
+// top) and a one-task LIFO slot. Continuations made runnable by a running task
+// (Wake: a future resolved, a channel server woken) go to that LIFO slot, so a
+// message ping-pong stays on one worker, in cache; after three LIFO runs in a
+// row the slot yields to the deque when anything else is queued. Tasks
+// spawned from outside the pool go to a global injection queue, which workers
+// drain in fair shares (every 61st pick looks there first). A full deque
+// spills half of itself to the global queue in one locked copy.
+//
+// # Idle workers
+//
 // An idle worker steals from random victims; at most half of the busy workers
-// spin at a time, and parking and waking follow the Go runtime's protocol: a
-// producer wakes one worker only when none is spinning, and a spinner that
-// finds work wakes the next, so bursts ramp up without a thundering herd.
+// spin at a time. Parking follows the Go runtime's protocol: a producer wakes
+// one worker only when none is spinning, and a spinner that finds work wakes
+// the next, so bursts ramp the pool up without a thundering herd; a worker
+// re-checks every queue after announcing itself idle, so no wake-up is lost.
+//
+// # Waiting inside a task
 //
 // Workers are decoupled from goroutines, as Ps are from Ms in the Go runtime.
-// A goroutine that must block while running a task (task.Future.Join on a
-// result that is not there) calls Block, which hands the worker to a spare
-// goroutine first, so the pool keeps its width. Before blocking, a joiner
-// runs the task it waits for inline when nobody has started it (RunInline):
-// in recursive fork-join that is almost every join, so it costs a function
-// call, not a context switch, and only the awaited task itself ever runs
-// nested, which is what makes nested joins deadlock-free at any worker count.
+// A task that must wait does one of two things:
+//
+//   - RunInline: a joiner runs the very task it waits for when nobody has
+//     started it yet. In recursive fork-join that is almost every join, so it
+//     costs a function call, not a context switch; and since only the awaited
+//     task ever runs nested, a nested run never waits on the frames below it,
+//     which is what makes nested joins deadlock-free at any worker count.
+//   - Suspend/Wait: otherwise the goroutine suspends. If its worker has
+//     nothing else queued, the worker is parked as if idle and handed straight
+//     back on Resume (one goroutine wake-up, as for a channel); if other work
+//     is queued, or arrives meanwhile, a spare goroutine runs the worker. On
+//     Resume the goroutine gets a worker back before it continues, through a
+//     small resume task queued in the resumer's LIFO slot; a worker about to
+//     suspend whose next task is such a resumption switches to it directly.
+//
+// Block wraps Suspend for code that must block on something the scheduler
+// does not know about.
 //
 // Which worker a goroutine runs is found from the goroutine's runtime
 // descriptor address (a two-instruction assembly stub on amd64 and arm64, a
-// slower portable fallback elsewhere), confirmed against the worker's owner
-// record.
+// slower portable fallback elsewhere), through a direct-mapped cache, and is
+// always confirmed against the worker's owner record.
 //
-// Shutdown drains: Close rejects new spawns with ErrClosed, runs everything
-// already queued or running to its end, and returns once every goroutine of
-// the pool, including the blocking pool's, has exited.
+// # Shutdown
+//
+// Close drains: it rejects new spawns (Spawn, Go, Blocking return ErrClosed),
+// cancels Context, runs everything already queued, running or suspended to
+// its end (continuations still run), and returns once every goroutine of the
+// pool, the blocking pool's included, has exited.
 package scheduler

@@ -5,16 +5,20 @@
 //	v, err := h.Join()
 //
 // Waiting never pins a worker. Join inside a task runs the awaited task inline
-// when nobody has started it yet, which is what makes recursive fork-join both
-// fast and deadlock-free at any worker count; otherwise the worker is handed to
-// a spare goroutine while the caller blocks. Then registers a continuation
-// that runs on the scheduler instead of blocking anything.
+// when nobody has started it yet, which makes recursive fork-join both fast
+// and deadlock-free at any worker count; otherwise the goroutine suspends and
+// its worker keeps serving other tasks (see package scheduler). Then registers
+// a continuation that runs on the scheduler instead of blocking anything.
 //
-// A spawn is one allocation: the task record holds the run-queue node, the
-// result cell and the task's context (whose Done channel is made only when
-// asked for).
+// A spawn is one allocation of 80 bytes (for a word-sized result): the handle
+// holds the run-queue node, the result cell and the task's context, whose
+// Done channel is made only when asked for. The context is cancelled by
+// Cancel, by the scheduler's Close, and when the task returns. A panic in a
+// task comes back from Join as a *PanicError carrying the value and the stack.
 //
-// The async primitives (Chan, Ring, Mutex, Semaphore, Oneshot) hand out
-// futures rather than block: each documents its close semantics and its FIFO
-// fairness.
+// The async primitives hand out futures rather than block: Chan (unbounded;
+// Serve consumes it with a long-lived task and no allocation per message),
+// Ring (bounded: Send waits for room), Mutex, Semaphore and Oneshot. Each
+// documents its close semantics, and each is FIFO: waiters are served in the
+// order they asked and a Try call never barges past them.
 package task
