@@ -3,6 +3,7 @@ package task
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -213,6 +214,23 @@ func (f *Future[T]) Result() (v T, err error, ok bool) {
 	return f.val, f.err, true
 }
 
+var spinJoin = runtime.GOMAXPROCS(0) > 1
+
+var pauseSink atomic.Uint64
+
+// pause burns about 30ns without touching shared memory.
+//
+//go:noinline
+func pause() {
+	x := uint64(1)
+	for i := 0; i < 32; i++ {
+		x = x*6364136223846793005 + 1
+	}
+	if x == 0 {
+		pauseSink.Store(x)
+	}
+}
+
 // Join waits for f and returns its value and error. On a worker it does not
 // pin the worker: it runs the awaited task inline when nobody has started it,
 // else hands the worker to a spare goroutine while it waits.
@@ -220,8 +238,20 @@ func (f *Future[T]) Join() (T, error) {
 	if f.waiters.Load() == doneMark {
 		return f.val, f.err
 	}
-	if t := f.taskOf(); t != nil && f.sched.RunInline(t) && f.waiters.Load() == doneMark {
-		return f.val, f.err
+	if t := f.taskOf(); t != nil {
+		if f.sched.RunInline(t) && f.waiters.Load() == doneMark {
+			return f.val, f.err
+		}
+		// Someone else runs it. Short tasks finish in less time than a
+		// suspension costs, so look a few times before going to sleep.
+		if spinJoin && t.Claimed() {
+			for i := 0; i < 64; i++ {
+				if f.waiters.Load() == doneMark {
+					return f.val, f.err
+				}
+				pause()
+			}
+		}
 	}
 	if scheduler.Current() != nil {
 		sw := &suspendWaiter{sp: scheduler.Suspend()}
