@@ -844,14 +844,19 @@ func (q *gqueue) setCount(old int) {
 func (q *gqueue) push(ts ...*Task) {
 	old := q.cnt
 	if need := q.cnt + len(ts); need > len(q.buf) {
-		nb := make([]*Task, max(64, 2*len(q.buf), need))
+		size := max(64, 2*len(q.buf))
+		for size < need {
+			size *= 2
+		}
+		nb := make([]*Task, size) // a power of two: indexes are masked
 		for i := 0; i < q.cnt; i++ {
-			nb[i] = q.buf[(q.head+i)%len(q.buf)]
+			nb[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
 		}
 		q.buf, q.head = nb, 0
 	}
+	mask := len(q.buf) - 1
 	for _, t := range ts {
-		q.buf[(q.head+q.cnt)%len(q.buf)] = t
+		q.buf[(q.head+q.cnt)&mask] = t
 		q.cnt++
 	}
 	q.setCount(old)
@@ -868,10 +873,11 @@ func (q *gqueue) grab(w *worker, s *Scheduler) *Task {
 		return nil
 	}
 	take := min(n/len(s.workers)+1, n, len(batch))
+	mask := len(q.buf) - 1
 	for i := 0; i < take; i++ {
 		batch[i] = q.buf[q.head]
 		q.buf[q.head] = nil
-		q.head = (q.head + 1) % len(q.buf)
+		q.head = (q.head + 1) & mask
 	}
 	q.cnt -= take
 	if q.cnt == 0 && len(q.buf) > 4096 {
