@@ -83,6 +83,29 @@ func Example_httpHandler() {
 	// Output: 200 Hello, World!
 }
 
+// A standard net/http handler, served through the adapter.
+func Example_stdHandler() {
+	rt, err := weft.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rt.Close()
+	addr := "127.0.0.1:0"
+
+	std := nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		fmt.Fprintf(w, "net/http handler, path %s", r.URL.Path)
+	})
+	srv := &http.Server{Handler: http.FromStd(std)} // FromStd: served on the blocking pool
+	bound, err := srv.Listen(rt, addr)
+
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	fmt.Println(httpGet("http://" + bound.String() + "/std"))
+	// Output: 200 net/http handler, path /std
+}
+
 // roundTrip sends msg over a plain net.Conn and returns what comes back.
 func roundTrip(addr, msg string) string {
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
