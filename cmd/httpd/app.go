@@ -351,6 +351,10 @@ func (a *app) renderIndex(addr string) *[]byte {
 	if st == "" {
 		st = "(none)"
 	}
+	stall := "0s" // off: disabled, or handlers do not run on the loops
+	if a.wd != nil {
+		stall = a.wd.Threshold().String()
+	}
 	err := indexTmpl.Execute(&b, map[string]any{
 		"Addr":      addr,
 		"Loops":     len(a.rt.Reactor().Loops()),
@@ -360,7 +364,7 @@ func (a *app) renderIndex(addr string) *[]byte {
 		"Mode":      a.cfg.Mode,
 		"Root":      st,
 		"Go":        runtime.Version(),
-		"Stall":     a.cfg.Stall.String(),
+		"Stall":     stall,
 	})
 	out := b.Bytes()
 	if err != nil {

@@ -528,6 +528,9 @@ func TestWatchdogOnlyOnTheLoop(t *testing.T) {
 	if a.wd != nil {
 		t.Fatal("watchdog wraps handlers that run off the loop")
 	}
+	if r := do(t, client(t), "GET", "http://"+a.addr.String()+"/"); !strings.Contains(r.body, "<td class=\"v\">off</td>") {
+		t.Fatalf("index page does not say the watchdog is off:\n%s", r.body)
+	}
 }
 
 func BenchmarkServePlaintext(b *testing.B) {
