@@ -20,4 +20,21 @@
 // Request bodies are buffered whole (up to Limits.MaxBodyBytes) before the
 // handler runs; a chunked body is decoded in place in the inbound buffer, so
 // Request.Body is a subslice as well.
+//
+// # Server
+//
+// A Server listens on a reactor group (Runtime: *weft.Runtime, or On(group,
+// scheduler)). There is no goroutine per connection: the loop that owns a
+// connection parses every request in the bytes it read, runs the handler and
+// queues the responses in order, which the loop then sends with one writev.
+// Where a handler runs is its Mode: inline on the loop (handlers declared
+// NonBlocking; no copy, no allocation), as a scheduler task, or on the
+// blocking pool. Off the loop, the request is copied out of the inbound
+// buffer, later pipelined requests wait in the reactor's buffer with reading
+// paused, and the response comes back to the loop through Loop.Submit, so
+// responses stay in request order. FromStd serves net/http handlers that way.
+//
+// Deadlines (read-header, idle, write) are checked by one timer per loop that
+// sweeps its connections a few times per the shortest timeout: no timer per
+// connection or per request, and no clock read on the request path.
 package http

@@ -491,3 +491,40 @@ func BenchmarkServerPlaintext(b *testing.B) {
 		})
 	}
 }
+
+// A client that stops reading is dropped once its output has made no
+// progress for the write timeout.
+func TestServerWriteTimeout(t *testing.T) {
+	big := strings.Repeat("x", 32<<20)
+	h := NonBlocking(HandlerFunc(func(w *ResponseWriter, r *Request) { w.WriteString(big) }))
+	s := &Server{Handler: h, WriteTimeout: 300 * time.Millisecond}
+	addr := serve(t, s)
+	c := dial(t, addr)
+	c.(*net.TCPConn).SetReadBuffer(4096)
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	if _, err := c.Read(make([]byte, 1)); err != nil { // the response has started
+		t.Fatal(err)
+	}
+	waitActive(t, s, 0) // and the client reads no more: the server gives up
+	if n, _ := io.Copy(io.Discard, c); n >= int64(len(big)) {
+		t.Fatalf("read the whole %d-byte body from a dropped connection", n)
+	}
+}
+
+func TestServerConnectionCloseAndServerName(t *testing.T) {
+	addr := serve(t, &Server{Handler: NonBlocking(echo), ServerName: "weft"})
+	c := dial(t, addr)
+	br := bufio.NewReader(c)
+	c.Write([]byte("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /ignored HTTP/1.1\r\nHost: x\r\n\r\n"))
+	resp, err := nethttp.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if string(b) != "GET /a" || !resp.Close || resp.Header.Get("Server") != "weft" {
+		t.Fatalf("%q close %v server %q", b, resp.Close, resp.Header.Get("Server"))
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("connection open after Connection: close: %v", err)
+	}
+}
