@@ -4,30 +4,30 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/weftrt/weft"
 	"github.com/weftrt/weft/http"
-	"github.com/weftrt/weft/reactor"
-	"github.com/weftrt/weft/scheduler"
 )
 
+// *weft.Runtime is an http.Runtime: the server listens on its reactor and
+// runs handlers that may block on its scheduler's blocking pool.
+var _ http.Runtime = (*weft.Runtime)(nil)
+
 func ExampleServer() {
-	g, err := reactor.NewGroup()
+	rt, err := weft.New()
 	if err != nil {
 		fmt.Println(err) // not Linux
 		return
 	}
-	defer g.Close()
-	sched := scheduler.New()
-	defer sched.Close()
+	defer rt.Close()
 
 	s := &http.Server{Handler: http.NonBlocking(http.HandlerFunc(func(w *http.ResponseWriter, r *http.Request) {
 		w.SetContentType("text/plain")
 		w.WriteString("Hello, World!")
 	}))}
-	addr, err := s.Listen(http.On(g, sched), "127.0.0.1:0")
-	if err != nil {
+	if _, err := s.Listen(rt, "127.0.0.1:0"); err != nil {
 		fmt.Println(err)
 		return
 	}
-	_ = addr // serve until shut down
+	// ... serve until it is time to stop:
 	s.Shutdown(context.Background())
 }
