@@ -94,6 +94,7 @@ type Engine struct {
 	maxInKernel  int
 	maxUser      int
 	flushing     bool // a goroutine is running flush; others just queue
+	dead         bool // released: the rings are unmapped
 	flushSched   bool // Defer was called and its Flush has not started yet
 	deferFn      func() error
 	closed       bool
@@ -263,7 +264,7 @@ func (e *Engine) movePendingLocked() {
 // claimFlushLocked elects the caller as flusher unless one is already running; a running
 // flusher picks up whatever was queued meanwhile, which is what batches submissions.
 func (e *Engine) claimFlushLocked() bool {
-	if e.flushing {
+	if e.flushing || e.dead {
 		return false
 	}
 	e.flushing = true
@@ -281,12 +282,16 @@ func (e *Engine) flush(inReaper bool) { e.flushN(inReaper, false) }
 const flushChunk = 16
 
 func (e *Engine) flushN(inReaper, reapEach bool) {
+	// Muting happens while this goroutine owns the flush, which also keeps release from
+	// unmapping the rings under it; unmuting happens in endFlushLocked, before that
+	// ownership is given up.
+	muted := reapEach && e.ring.SetEventfdEnabled(false)
 	for {
 		e.mu.Lock()
 		e.movePendingLocked()
 		n := e.ring.Publish()
 		if n == 0 {
-			e.flushing = false
+			e.endFlushLocked(muted)
 			e.mu.Unlock()
 			return
 		}
@@ -307,7 +312,7 @@ func (e *Engine) flushN(inReaper, reapEach bool) {
 			// room by reaping, unless we are the reaper, whose loop will come back.
 			if inReaper {
 				e.mu.Lock()
-				e.flushing = false
+				e.endFlushLocked(muted)
 				e.mu.Unlock()
 				return
 			}
@@ -318,6 +323,13 @@ func (e *Engine) flushN(inReaper, reapEach bool) {
 			e.failUnconsumed(err)
 		}
 	}
+}
+
+func (e *Engine) endFlushLocked(muted bool) {
+	if muted {
+		e.ring.SetEventfdEnabled(true)
+	}
+	e.flushing = false
 }
 
 // failUnconsumed completes with err every SQE the kernel refused wholesale.
@@ -395,13 +407,11 @@ func (e *Engine) Flush() {
 	e.flushSched = false
 	flush := e.claimFlushLocked()
 	e.mu.Unlock()
-	muted := e.ring.SetEventfdEnabled(false)
 	if flush {
 		e.flushN(false, true)
 	}
-	if muted {
-		e.ring.SetEventfdEnabled(true)
-	}
+	// Anything posted while the eventfd was muted, and whatever a concurrent flusher
+	// left behind, is reaped here (a no-op once the engine is released).
 	e.Reap()
 }
 
@@ -493,7 +503,7 @@ type statxPin struct {
 func (e *Engine) Cancel(t Ticket) error {
 	idx, gen := uint32(t), uint32(uint64(t)>>32)
 	e.mu.Lock()
-	if int(idx) >= len(e.slots) || e.slots[idx].gen != gen || e.slots[idx].state == slotFree || t == 0 {
+	if e.dead || int(idx) >= len(e.slots) || e.slots[idx].gen != gen || e.slots[idx].state == slotFree || t == 0 {
 		e.mu.Unlock()
 		return ErrNotInFlight
 	}
@@ -671,6 +681,18 @@ func (e *Engine) drain() {
 
 func (e *Engine) release() error {
 	e.relOnce.Do(func() {
+		// A late flush (a Defer'd Flush that runs after Shutdown) must not touch the
+		// rings once they are unmapped: wait for the current flusher, then bar others.
+		for {
+			e.mu.Lock()
+			if !e.flushing {
+				e.dead = true
+				e.mu.Unlock()
+				break
+			}
+			e.mu.Unlock()
+			runtime.Gosched()
+		}
 		// The reaper may sit in Reap, so it is stopped before reapMu is taken.
 		if e.efdFile != nil {
 			e.efdFile.Close()

@@ -504,3 +504,28 @@ func TestDeferErrorFlushesInline(t *testing.T) {
 		t.Fatalf("nop = %d", res)
 	}
 }
+
+// A Flush scheduled before Close but run after it (the Defer'd goroutine was slow) must
+// find the engine released and touch nothing.
+func TestLateFlushAfterClose(t *testing.T) {
+	var flushes []func()
+	var e *Engine
+	e, err := New(Config{Entries: 8, Defer: func() error { flushes = append(flushes, e.Flush); return nil }})
+	if err != nil {
+		t.Skip(err)
+	}
+	c := newC()
+	e.Nop(c)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if res := c.wait(t); res != 0 && res != -int32(unix.ECANCELED) {
+		t.Fatalf("nop = %d", res)
+	}
+	for _, f := range flushes {
+		f()
+	}
+	if err := e.Cancel(Ticket(1 << 32)); !errors.Is(err, ErrNotInFlight) {
+		t.Fatalf("cancel after close: %v", err)
+	}
+}
