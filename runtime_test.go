@@ -82,3 +82,42 @@ func ExampleRun() {
 		return err
 	})
 }
+
+func TestOptionsBadInputAndPanicHandler(t *testing.T) {
+	got := make(chan any, 1)
+	rt, err := weft.New(weft.Workers(-3), weft.BlockingPool(0), weft.PanicHandler(func(v any) { got <- v }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	if rt.Scheduler().Workers() < 1 {
+		t.Fatal("no workers for a bad Workers value")
+	}
+	gate := make(chan struct{})
+	h := task.Spawn(rt, func(context.Context) (int, error) { <-gate; panic("x") })
+	h.Detach()
+	close(gate)
+	select {
+	case v := <-got:
+		var pe *task.PanicError
+		if !errors.As(v.(error), &pe) || pe.Value != "x" {
+			t.Fatalf("handler got %v", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("panic handler not called")
+	}
+	b := task.SpawnBlocking(rt, func(context.Context) (int, error) { return 2, nil })
+	if v, err := b.Join(); v != 2 || err != nil {
+		t.Fatal(v, err)
+	}
+}
+
+// Sleep through the Runtime uses its AfterFunc (task.Timers).
+func TestSleepOnRuntime(t *testing.T) {
+	rt, _ := weft.New(weft.Workers(1))
+	defer rt.Close()
+	var _ task.Timers = rt
+	if _, err := task.Sleep(rt, time.Millisecond).Join(); err != nil {
+		t.Fatal(err)
+	}
+}
