@@ -46,6 +46,7 @@ const (
 	flagCancel   uint32 = 1 << iota // Cancel called, or the scheduler closed
 	flagDetached                    // Detach called
 	flagHasTask                     // the future is a JoinHandle's, right after its Task
+	flagReported                    // a detached task's panic went to the PanicHandler
 )
 
 // JoinHandle is a spawned task's result plus control over the task. It has
@@ -182,11 +183,9 @@ func (h *JoinHandle[T]) run() {
 		} else {
 			pe := &PanicError{Value: r, Stack: stack()}
 			err = pe
-			if h.f.aux.Load()&flagDetached != 0 {
-				h.f.sched.ReportPanic(pe)
-			}
 		}
 		h.finish(*new(T), err)
+		h.reportIfDetached()
 	}()
 	v, err = h.fn(h.ctx())
 	normal = true
@@ -266,6 +265,20 @@ func (h *JoinHandle[T]) Cancel() { h.ctx().cancel() }
 // PanicHandler instead of being returned.
 func (h *JoinHandle[T]) Detach() {
 	h.f.setAux(flagDetached)
+	h.reportIfDetached() // it may have panicked already
+}
+
+// reportIfDetached hands a detached task's panic to the PanicHandler, once,
+// whichever of Detach and the panic comes last.
+func (h *JoinHandle[T]) reportIfDetached() {
+	if h.f.aux.Load()&flagDetached == 0 {
+		return
+	}
+	_, err, ok := h.f.Result()
+	pe, isPanic := err.(*PanicError)
+	if ok && isPanic && h.f.setAux(flagReported) {
+		h.f.sched.ReportPanic(pe)
+	}
 }
 
 // IsDone reports whether the task finished.

@@ -198,6 +198,19 @@ func TestDetach(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("detached panic not reported")
 	}
+	// Detach after the panic happened reports it too, once.
+	h2 := Spawn(s, func(context.Context) (int, error) { panic("early boom") })
+	<-h2.Done()
+	h2.Detach()
+	h2.Detach()
+	if v := <-got; v.(*PanicError).Value != "early boom" {
+		t.Fatalf("handler got %v", v)
+	}
+	select {
+	case v := <-got:
+		t.Fatalf("reported twice: %v", v)
+	default:
+	}
 }
 
 // A handle nobody references is ordinary garbage once its task has run:
