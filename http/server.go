@@ -371,6 +371,9 @@ type conn struct {
 	wsince int64
 	wbuf   int
 	async  *asyncReq // request being served off the loop
+	// flushWait is the streaming handler waiting for the queue to drain
+	// below the low watermark (OnWritable) or for the connection to close.
+	flushWait chan error
 
 	phase        uint8
 	busy         bool // a handler runs off the loop: later requests wait
@@ -414,6 +417,10 @@ func (h *connHandler) OnClose(rc *reactor.Conn, err error) {
 	if c.async != nil && c.async.cancel != nil {
 		c.async.cancel() // the request's context ends with the client
 	}
+	if c.flushWait != nil {
+		c.flushWait <- reactor.ErrClosed
+		c.flushWait = nil
+	}
 	if s.active.Add(-1) == 0 && s.shutting.Load() {
 		select {
 		case s.wake <- struct{}{}:
@@ -421,6 +428,18 @@ func (h *connHandler) OnClose(rc *reactor.Conn, err error) {
 		}
 	}
 }
+
+// OnWritable releases a streaming handler held back by the high watermark.
+func (h *connHandler) OnWritable(rc *reactor.Conn) {
+	if c, ok := rc.Context().(*conn); ok && c.flushWait != nil {
+		c.flushWait <- nil
+		c.flushWait = nil
+	}
+}
+
+// pipelineBatch is how much inline output OnData gathers before handing it
+// to the connection, where the high watermark can see it.
+const pipelineBatch = 16 << 10
 
 var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 
@@ -476,6 +495,17 @@ func (h *connHandler) OnData(rc *reactor.Conn, in []byte) int {
 			c.serveInline(req)
 			if c.closing {
 				consumed = len(in)
+				break
+			}
+			// A client that pipelines requests and reads nothing must not
+			// make the loop produce every response: once the queue is at
+			// the high watermark the rest of the pipeline stays in the
+			// inbound buffer, offered again when the queue has drained.
+			if len(w.out) >= pipelineBatch {
+				_, _ = rc.Write(w.out)
+				w.out = w.out[:0]
+			}
+			if rc.WritePaused() {
 				break
 			}
 			continue
@@ -631,6 +661,13 @@ func (a *asyncReq) flushOut(w *ResponseWriter) error {
 			return
 		}
 		_, err := a.c.rc.Write(out)
+		if err == nil && a.c.rc.WritePaused() {
+			// The client reads slower than the handler writes: hold the
+			// handler until the queue drains, so one connection queues
+			// no more than the watermark and one flush.
+			a.c.flushWait = errc
+			return
+		}
 		errc <- err
 	}); err != nil {
 		return err

@@ -150,6 +150,11 @@ func (c *Conn) SetContext(v any) { c.ctx = v }
 // Buffered returns the outbound bytes not yet written to the socket.
 func (c *Conn) Buffered() int { return c.outLen }
 
+// WritePaused reports that the outbound queue has reached the high watermark and not yet
+// drained to the low one (reading is paused meanwhile). A producer that can wait should
+// stop queueing until OnWritable; one that cannot bounds what it queues by this.
+func (c *Conn) WritePaused() bool { return c.wmPaused }
+
 // Write copies p into the outbound buffer; the loop flushes it with one writev per turn.
 // It never blocks and never refuses bytes for being over the high watermark: the
 // watermark pauses reading instead, which bounds what a request/response handler queues.

@@ -60,6 +60,7 @@ func (c *Conn) SetContext(v any)                  {}
 func (c *Conn) Write(p []byte) (int, error)       { return 0, ErrUnsupported }
 func (c *Conn) Writev(bufs [][]byte) (int, error) { return 0, ErrUnsupported }
 func (c *Conn) Buffered() int                     { return 0 }
+func (c *Conn) WritePaused() bool                 { return false }
 func (c *Conn) Close() error                      { return ErrUnsupported }
 func (c *Conn) CloseWrite() error                 { return ErrUnsupported }
 func (c *Conn) Abort() error                      { return ErrUnsupported }
