@@ -41,6 +41,7 @@ type Scheduler struct {
 
 	rejected atomic.Uint64
 	handoffs atomic.Uint64
+	parks    atomic.Uint64
 	panics   atomic.Uint64
 }
 
@@ -701,6 +702,7 @@ func (s *Scheduler) park(w *worker) bool {
 	} else {
 		s.checkQuiesce()
 	}
+	s.parks.Add(1)
 	<-w.parkCh
 	return !s.stopped.Load()
 }
@@ -785,6 +787,7 @@ type Stats struct {
 	Queued   int    // tasks waiting in deques and the global queue now
 	Parked   int    // workers parked now
 	Spinning int    // workers looking for work now
+	Parks    uint64 // times a worker went to sleep
 	Handoffs uint64 // workers handed to a spare goroutine by a suspension
 	Detached int    // goroutines suspended now, their worker given away
 	Rejected uint64 // submissions refused after Close
@@ -801,6 +804,7 @@ func (s *Scheduler) Stats() Stats {
 
 		Parked:   int(s.nidle.Load()),
 		Spinning: int(s.nspinning.Load()),
+		Parks:    s.parks.Load(),
 		Handoffs: s.handoffs.Load(),
 		Detached: int(s.ndetached.Load()),
 		Rejected: s.rejected.Load(),
