@@ -12,6 +12,12 @@
 // drain in fair shares (every 61st pick looks there first). A full deque
 // spills half of itself to the global queue in one locked copy.
 //
+// The LIFO slot is not stealable (as in tokio): a task that keeps its worker
+// for long, computing or blocking its goroutine without going through Join,
+// Await or Block, delays whatever was woken into its slot. Long computations
+// should yield by spawning their continuation; blocking calls belong in Block
+// or on the blocking pool.
+//
 // # Idle workers
 //
 // An idle worker steals from random victims; at most half of the busy workers
