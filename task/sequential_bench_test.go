@@ -7,7 +7,9 @@ import (
 	"github.com/weftrt/weft/scheduler"
 )
 
-func BenchmarkMicroSpawnJoinPair(b *testing.B) {
+// Spawn then Join, one at a time, inside a task at one worker: the bare
+// per-task cost of the fork-join path (the join runs the task inline).
+func BenchmarkSpawnJoinSequential(b *testing.B) {
 	s := scheduler.New(scheduler.Workers(1))
 	defer s.Close()
 	b.ReportAllocs()
