@@ -330,6 +330,7 @@ func (e *Engine) endFlushLocked(muted bool) {
 		e.ring.SetEventfdEnabled(true)
 	}
 	e.flushing = false
+	e.flushSched = false // under the same lock as the final empty Publish: nothing is lost
 }
 
 // failUnconsumed completes with err every SQE the kernel refused wholesale.
@@ -404,10 +405,16 @@ func (e *Engine) submit(s *SQE, buf []byte, aux any, c Completion) (Ticket, erro
 // woken again for them; anything posted meanwhile is caught by the reap after unmuting.
 func (e *Engine) Flush() {
 	e.mu.Lock()
-	e.flushSched = false
 	flush := e.claimFlushLocked()
+	if !flush {
+		// Another flusher is running and will publish what is queued.
+		e.flushSched = false
+	}
 	e.mu.Unlock()
 	if flush {
+		// flushSched stays set while this runs, so submitters that arrive meanwhile
+		// (often the waiters this flush just woke) only queue: the loop below takes
+		// their SQEs without another goroutine being started.
 		e.flushN(false, true)
 	}
 	// Anything posted while the eventfd was muted, and whatever a concurrent flusher
