@@ -36,7 +36,7 @@ const (
 // goroutine before blocking (see package scheduler).
 type Future[T any] struct {
 	state   atomic.Uint32
-	aux     atomic.Uint32          // JoinHandle flags, in what would be padding
+	aux     uint32                 // JoinHandle flags, in what would be padding; atomic after publication
 	waiters atomic.Pointer[waiter] // LIFO list; doneMark once completed
 	sched   *scheduler.Scheduler   // where Then continuations run
 	val     T
@@ -183,21 +183,23 @@ func (f *Future[T]) onDone(fn func()) {
 // JoinHandle, which keeps its Task right before the future: a pointer field
 // would cost every handle 8 bytes (and a size class).
 func (f *Future[T]) taskOf() *scheduler.Task {
-	if f.aux.Load()&flagHasTask == 0 {
+	if f.loadAux()&flagHasTask == 0 {
 		return nil
 	}
 	var h JoinHandle[T]
 	return (*scheduler.Task)(unsafe.Add(unsafe.Pointer(f), -int(unsafe.Offsetof(h.f))))
 }
 
+func (f *Future[T]) loadAux() uint32 { return atomic.LoadUint32(&f.aux) }
+
 // setAux sets bits in aux and reports whether this call set them.
 func (f *Future[T]) setAux(bits uint32) bool {
 	for {
-		a := f.aux.Load()
+		a := f.loadAux()
 		if a&bits == bits {
 			return false
 		}
-		if f.aux.CompareAndSwap(a, a|bits) {
+		if atomic.CompareAndSwapUint32(&f.aux, a, a|bits) {
 			return true
 		}
 	}

@@ -20,7 +20,7 @@ func TestHandleLayout(t *testing.T) {
 	if hi.f.taskOf() != nil {
 		t.Fatal("zero future claims a task")
 	}
-	hi.f.aux.Store(flagHasTask)
+	hi.f.aux = flagHasTask
 	if hi.f.taskOf() != &hi.t {
 		t.Fatal("taskOf does not find the handle's task")
 	}

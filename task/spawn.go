@@ -96,7 +96,7 @@ func (c *taskCtx[T]) Deadline() (time.Time, bool) { return time.Time{}, false }
 func (c *taskCtx[T]) Value(key any) any { return c.f.sched.Context().Value(key) }
 
 func (c *taskCtx[T]) Err() error {
-	if c.f.aux.Load()&flagCancel != 0 || c.f.waiters.Load() == doneMark {
+	if c.f.loadAux()&flagCancel != 0 || c.f.waiters.Load() == doneMark {
 		return context.Canceled
 	}
 	if c.f.sched.Context().Err() != nil {
@@ -140,7 +140,7 @@ func (c *taskCtx[T]) Done() <-chan struct{} {
 		}
 		cw.next = h
 		if c.f.waiters.CompareAndSwap(h, &cw.waiter) {
-			if c.f.aux.Load()&flagCancel != 0 {
+			if c.f.loadAux()&flagCancel != 0 {
 				cw.close()
 			}
 			return cw.done
@@ -166,7 +166,7 @@ func (r *spawnRunner[T]) RunTask() { (*JoinHandle[T])(r).run() }
 func (h *JoinHandle[T]) ctx() *taskCtx[T] { return (*taskCtx[T])(h) }
 
 func (h *JoinHandle[T]) run() {
-	if h.f.aux.Load()&flagCancel != 0 {
+	if h.f.loadAux()&flagCancel != 0 {
 		h.finish(*new(T), context.Canceled)
 		return
 	}
@@ -203,10 +203,9 @@ func (h *JoinHandle[T]) finish(v T, err error) {
 // After the scheduler has closed the handle resolves at once with ErrClosed.
 func Spawn[T any](ex Executor, fn func(ctx context.Context) (T, error)) *JoinHandle[T] {
 	s := ex.Scheduler()
-	h := &JoinHandle[T]{fn: fn}
+	// Plain stores: nobody sees h before Spawn publishes it.
+	h := &JoinHandle[T]{fn: fn, f: Future[T]{aux: flagHasTask, sched: s}}
 	h.t.Init((*spawnRunner[T])(h))
-	h.f.sched = s
-	h.f.aux.Store(flagHasTask)
 	if err := s.Spawn(&h.t); err != nil {
 		h.fn = nil
 		h.f.Complete(*new(T), err)
@@ -232,7 +231,7 @@ func SpawnBlocking[T any](ex Executor, fn func(ctx context.Context) (T, error)) 
 // back as a *PanicError; a task cancelled before it started returns
 // context.Canceled. After Detach it returns ErrDetached.
 func (h *JoinHandle[T]) Join() (T, error) {
-	if h.f.aux.Load()&flagDetached != 0 {
+	if h.f.loadAux()&flagDetached != 0 {
 		return *new(T), ErrDetached
 	}
 	return h.f.Join()
@@ -240,7 +239,7 @@ func (h *JoinHandle[T]) Join() (T, error) {
 
 // Await is Join bounded by ctx.
 func (h *JoinHandle[T]) Await(ctx context.Context) (T, error) {
-	if h.f.aux.Load()&flagDetached != 0 {
+	if h.f.loadAux()&flagDetached != 0 {
 		return *new(T), ErrDetached
 	}
 	return h.f.Await(ctx)
@@ -271,7 +270,7 @@ func (h *JoinHandle[T]) Detach() {
 // reportIfDetached hands a detached task's panic to the PanicHandler, once,
 // whichever of Detach and the panic comes last.
 func (h *JoinHandle[T]) reportIfDetached() {
-	if h.f.aux.Load()&flagDetached == 0 {
+	if h.f.loadAux()&flagDetached == 0 {
 		return
 	}
 	_, err, ok := h.f.Result()
