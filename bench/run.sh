@@ -93,6 +93,22 @@ cpu_ticks() { # pid -> utime+stime of all its threads, in clock ticks
   awk '{print $12 + $13}' <<<"$rest"
 }
 
+cpus_ticks() { # -> "busy total" ticks of the server's and the client's CPUs, from /proc/stat
+  awk -v a="cpu$SERVER_CPU" -v b="cpu$CLIENT_CPU" '
+    $1 == a || $1 == b { busy += $2 + $3 + $4 + $7 + $8 + $9; for (i = 2; i <= 9; i++) total += $i }
+    END { print busy, total }' /proc/stat
+}
+
+children_ticks() { # -> user+sys CPU of this shell's reaped children (wrk), in clock ticks
+  # `times` must run in this shell, not in a $(...) subshell, which has no
+  # children of its own; its second line is "XmY.YYYs XmY.YYYs" for them.
+  times >"$OUT/.times"
+  awk -v hz="$CLK_TCK" 'NR == 2 {
+    t = 0
+    for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] }
+    printf "%d\n", t * hz + 0.5 }' "$OUT/.times"
+}
+
 run_wrk() { # name test run
   local name=$1 test=$2 run=$3 args=()
   if [ "$test" = pipe ]; then
@@ -102,12 +118,21 @@ run_wrk() { # name test run
   if [ "$WARMUP" != 0 ]; then
     taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$WARMUP" "${WRK_HEADERS[@]}" "${args[@]}" "$URL" ${args:+-- "$DEPTH"} >/dev/null
   fi
-  local t0 t1
+  local t0 t1 c0 c1 w0 w1
+  c0=$(cpus_ticks)
+  children_ticks >"$OUT/.w0"
   t0=$(cpu_ticks "$SERVER_PID")
   taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" --latency "${WRK_HEADERS[@]}" "${args[@]}" "$URL" ${args:+-- "$DEPTH"} \
     >"$OUT/$name.$test.$run.wrk"
   t1=$(cpu_ticks "$SERVER_PID")
-  echo "$((t1 - t0)) $CLK_TCK" >"$OUT/$name.$test.$run.cpu"
+  children_ticks >"$OUT/.w1"
+  c1=$(cpus_ticks)
+  w0=$(<"$OUT/.w0") w1=$(<"$OUT/.w1")
+  # server_ticks CLK_TCK busy_ticks total_ticks wrk_ticks: the last three let the
+  # report tell how much of the two CPUs other processes took during the run.
+  read -r b0 n0 <<<"$c0"
+  read -r b1 n1 <<<"$c1"
+  echo "$((t1 - t0)) $CLK_TCK $((b1 - b0)) $((n1 - n0)) $((w1 - w0))" >"$OUT/$name.$test.$run.cpu"
   stop_server
   printf '  %-9s %-5s run %d: %s req/s\n' "$name" "$test" "$run" \
     "$(awk '/^Requests\/sec:/ {print $2}' "$OUT/$name.$test.$run.wrk")"

@@ -7,7 +7,10 @@
 // Files it reads, one set per contestant, test and run:
 //
 //	NAME.TEST.RUN.wrk   wrk --latency output (TEST is plain or pipe)
-//	NAME.TEST.RUN.cpu   "TICKS CLK_TCK": the server's utime+stime over the wrk run
+//	NAME.TEST.RUN.cpu   "TICKS CLK_TCK [BUSY TOTAL WRK]": the server's utime+stime
+//	                    over the wrk run; optionally the busy and total ticks of
+//	                    the two CPUs used and wrk's own CPU ticks, from which the
+//	                    share of those CPUs taken by other processes follows
 //	NAME.idle.RUN.tsv   idleconns output: rss_before_kib rss_after_kib conns bytes_per_conn
 package main
 
@@ -32,6 +35,7 @@ type wrkRun struct {
 	requests  float64
 	errs      int
 	cpuPerReq float64 // microseconds of server CPU per request; NaN if unknown
+	otherPct  float64 // % of the two CPUs' time used by neither server nor wrk; NaN if unknown
 }
 
 type stats struct {
@@ -101,9 +105,14 @@ func load(dir string) (map[string]*stats, []string, error) {
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", path, err)
 			}
-			r.cpuPerReq = math.NaN()
-			if ticks, hz, err := readCPU(strings.TrimSuffix(path, ".wrk") + ".cpu"); err == nil && r.requests > 0 {
-				r.cpuPerReq = ticks / hz * 1e6 / r.requests
+			r.cpuPerReq, r.otherPct = math.NaN(), math.NaN()
+			if c, err := readCPU(strings.TrimSuffix(path, ".wrk") + ".cpu"); err == nil {
+				if r.requests > 0 {
+					r.cpuPerReq = c.server / c.hz * 1e6 / r.requests
+				}
+				if c.total > 0 {
+					r.otherPct = max(0, c.busy-c.server-c.wrk) / c.total * 100
+				}
 			}
 			if test == "plain" {
 				st.plain = append(st.plain, r)
@@ -121,7 +130,7 @@ func load(dir string) (map[string]*stats, []string, error) {
 func reorder(found, want []string) []string {
 	var out []string
 	for _, w := range want {
-		if slices.Contains(found, w) {
+		if slices.Contains(found, w) && !slices.Contains(out, w) {
 			out = append(out, w)
 		}
 	}
@@ -175,23 +184,28 @@ func readWrk(path string) (wrkRun, error) {
 	return r, nil
 }
 
-func readCPU(path string) (ticks, hz float64, err error) {
+type cpuTicks struct{ server, hz, busy, total, wrk float64 }
+
+func readCPU(path string) (cpuTicks, error) {
+	var c cpuTicks
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, 0, err
+		return c, err
 	}
 	f := strings.Fields(string(b))
-	if len(f) != 2 {
-		return 0, 0, errors.New("want \"TICKS CLK_TCK\"")
+	if len(f) != 2 && len(f) != 5 {
+		return c, errors.New("want \"TICKS CLK_TCK [BUSY TOTAL WRK]\"")
 	}
-	ticks, err = strconv.ParseFloat(f[0], 64)
-	if err == nil {
-		hz, err = strconv.ParseFloat(f[1], 64)
+	dst := []*float64{&c.server, &c.hz, &c.busy, &c.total, &c.wrk}
+	for i, x := range f {
+		if *dst[i], err = strconv.ParseFloat(x, 64); err != nil {
+			return c, err
+		}
 	}
-	if err == nil && hz <= 0 {
-		err = errors.New("CLK_TCK must be positive")
+	if c.hz <= 0 {
+		return c, errors.New("CLK_TCK must be positive")
 	}
-	return ticks, hz, err
+	return c, nil
 }
 
 func readIdle(path string) (perConn float64, open int, err error) {
@@ -246,6 +260,7 @@ type row struct {
 	rps, p99, cpu             float64
 	pipeRPS, pipeP99, pipeCPU float64
 	idle                      float64
+	other                     float64 // median % of the two CPUs taken by other processes
 	runs, errs, minOpen       int
 }
 
@@ -257,6 +272,7 @@ func summarize(st *stats) row {
 		rps: pick(st.plain, rps), p99: pick(st.plain, p99), cpu: pick(st.plain, cpu),
 		pipeRPS: pick(st.pipe, rps), pipeP99: pick(st.pipe, p99), pipeCPU: pick(st.pipe, cpu),
 		idle:    median(st.idle),
+		other:   pick(append(slices.Clone(st.plain), st.pipe...), func(r wrkRun) float64 { return r.otherPct }),
 		runs:    max(len(st.plain), len(st.pipe), len(st.idle)),
 		minOpen: -1,
 	}
@@ -294,19 +310,27 @@ func lat(us float64) string {
 func printTable(w *os.File, all map[string]*stats, names []string) {
 	fmt.Fprintln(w, "Medians per contestant (plain: one request per write; pipe: pipelined batches; idle: keep-alive connections held open)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "server\truns\tplain req/s\tplain p99\tplain CPU us/req\tpipe req/s\tpipe p99\tpipe CPU us/req\tidle B/conn\tidle conns\twrk errors\t")
+	fmt.Fprintln(tw, "server\truns\tplain req/s\tplain p99\tplain CPU us/req\tpipe req/s\tpipe p99\tpipe CPU us/req\tidle B/conn\tidle conns\twrk errors\tother CPU %\t")
+	worst := 0.0
 	for _, n := range names {
 		r := summarize(all[n])
 		open := "-"
 		if r.minOpen >= 0 {
 			open = strconv.Itoa(r.minOpen)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", n, r.runs,
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", n, r.runs,
 			num(r.rps, 0), lat(r.p99), num(r.cpu, 2),
 			num(r.pipeRPS, 0), lat(r.pipeP99), num(r.pipeCPU, 2),
-			num(r.idle, 0), open, r.errs)
+			num(r.idle, 0), open, r.errs, num(r.other, 0))
+		if !math.IsNaN(r.other) {
+			worst = max(worst, r.other)
+		}
 	}
 	tw.Flush()
+	if worst > 10 {
+		fmt.Fprintf(w, "WARNING: other processes took up to %.0f%% (median per contestant) of the two benchmark CPUs;\n"+
+			"req/s and p99 are skewed by it, CPU/req and B/conn much less. Rerun on a quiet machine to quote them.\n", worst)
+	}
 	fmt.Fprintln(w)
 }
 
