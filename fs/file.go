@@ -25,6 +25,8 @@ type File struct {
 	fd   int      // io_uring backend
 	osf  *os.File // pool backend
 
+	appendMode bool // O_APPEND: Write appends wherever the position is
+
 	mu       sync.Mutex
 	refs     int  // operations holding the fd
 	closing  bool // Close called: no new operations
@@ -115,7 +117,8 @@ func (f *File) WriteAt(p []byte, off int64) *task.Future[int] { return f.start(n
 // semantics: io.EOF with n == 0 at the end).
 func (f *File) Read(p []byte) *task.Future[int] { return f.start(nil, kRead, p, 0) }
 
-// Write writes all of p at the file position and advances it.
+// Write writes all of p at the file position and advances it (at the end of the file for
+// O_APPEND).
 func (f *File) Write(p []byte) *task.Future[int] { return f.start(nil, kWrite, p, 0) }
 
 // ReadAtContext is ReadAt that ctx can cancel. With io_uring the kernel operation is

@@ -242,7 +242,7 @@ func (fsys *FS) ReadFile(name string) *task.Future[[]byte] {
 		if err != nil {
 			return nil, err
 		}
-		defer f.Close()
+		defer func() { f.Close().Join() }() // the fd is closed when ReadFile completes
 		size := 0
 		if fi, err := f.Stat().Join(); err == nil && fi.Mode().IsRegular() {
 			size = int(fi.Size())

@@ -451,3 +451,28 @@ func TestBadOptions(t *testing.T) {
 		t.Error("unknown backend accepted")
 	}
 }
+
+func TestAppend(t *testing.T) {
+	each(t, func(t *testing.T, fsys *fs.FS) {
+		path := filepath.Join(t.TempDir(), "log")
+		if _, err := join(t, fsys.WriteFile(path, []byte("one\n"), 0o600)); err != nil {
+			t.Fatal(err)
+		}
+		f, err := join(t, fsys.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := f.Write([]byte("two\n")), f.Write([]byte("three\n"))
+		if _, err := join(t, a); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := join(t, b); err != nil {
+			t.Fatal(err)
+		}
+		join(t, f.Close())
+		got, err := join(t, fsys.ReadFile(path))
+		if err != nil || string(got) != "one\ntwo\nthree\n" {
+			t.Fatalf("%q %v", got, err)
+		}
+	})
+}

@@ -25,7 +25,7 @@ func (d *poolDriver) open(fsys *FS, name string, flag int, perm uint32, fut *tas
 			fut.Complete(nil, err)
 			return
 		}
-		f := &File{fsys: fsys, name: name, fd: -1, osf: osf}
+		f := &File{fsys: fsys, name: name, fd: -1, osf: osf, appendMode: flag&os.O_APPEND != 0}
 		if !fsys.track(f) {
 			osf.Close()
 			fut.Complete(nil, &os.PathError{Op: "open", Path: name, Err: ErrClosed})
@@ -46,9 +46,12 @@ func (d *poolDriver) rw(op *rwOp) {
 		}
 		var n int
 		var err error
-		if op.kind.write() {
+		switch {
+		case op.kind == kWrite && op.f.appendMode:
+			n, err = op.f.osf.Write(op.p) // WriteAt refuses O_APPEND files
+		case op.kind.write():
 			n, err = op.f.osf.WriteAt(op.p, op.off)
-		} else {
+		default:
 			n, err = op.f.osf.ReadAt(op.p, op.off)
 		}
 		op.done = n

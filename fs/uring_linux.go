@@ -184,9 +184,10 @@ func errno(res int32) error { return syscall.Errno(-res) }
 
 // openOp completes an OPENAT.
 type openOp struct {
-	fsys *FS
-	name string
-	fut  *task.Future[*File]
+	fsys   *FS
+	name   string
+	append bool
+	fut    *task.Future[*File]
 }
 
 func (o *openOp) Complete(res int32, _ uint32) {
@@ -194,7 +195,7 @@ func (o *openOp) Complete(res int32, _ uint32) {
 		o.fut.Complete(nil, &os.PathError{Op: "open", Path: o.name, Err: errno(res)})
 		return
 	}
-	f := &File{fsys: o.fsys, name: o.name, fd: int(res)}
+	f := &File{fsys: o.fsys, name: o.name, fd: int(res), appendMode: o.append}
 	if !o.fsys.track(f) {
 		unix.Close(int(res))
 		o.fut.Complete(nil, &os.PathError{Op: "open", Path: o.name, Err: ErrClosed})
@@ -204,7 +205,7 @@ func (o *openOp) Complete(res int32, _ uint32) {
 }
 
 func (d *uringDriver) open(fsys *FS, name string, flag int, perm uint32, fut *task.Future[*File]) {
-	op := &openOp{fsys: fsys, name: name, fut: fut}
+	op := &openOp{fsys: fsys, name: name, append: flag&os.O_APPEND != 0, fut: fut}
 	if _, err := d.pick().Openat(unix.AT_FDCWD, name, flag|unix.O_CLOEXEC, perm, op); err != nil {
 		fut.Complete(nil, &os.PathError{Op: "open", Path: name, Err: engErr(err)})
 	}
@@ -234,6 +235,9 @@ func submitRW(op *rwOp) {
 	hasCtx := op.ctx != nil
 	prev := op.ticket.Load()
 	p, off := op.p[op.done:], op.off+int64(op.done)
+	if op.kind == kWrite && op.f.appendMode {
+		off = -1 // the file position, which O_APPEND moves to the end
+	}
 	var t uring.Ticket
 	var err error
 	if op.kind.write() {
