@@ -302,6 +302,7 @@ func (sp *Suspension) Wait() {
 	}
 	s, m := sp.s, sp.m
 	w := m.w
+	s.resetSpinning(w) // (never set while running a task; cheap insurance)
 	s.ndetached.Add(1)
 	m.w = nil
 	w.owner.Store(0)
@@ -598,6 +599,7 @@ func (s *Scheduler) findWork(w *worker) *Task {
 			w.lifo = nil
 			if w.lifoRuns < maxLIFORuns || (w.dq.size() == 0 && s.gq.n.Load() == 0) {
 				w.lifoRuns++
+				s.resetSpinning(w)
 				return t
 			}
 			// Let a ping-ponging pair yield to the rest of the queue now and
@@ -607,6 +609,9 @@ func (s *Scheduler) findWork(w *worker) *Task {
 		}
 		w.lifoRuns = 0
 		if t := w.dq.steal(); t != nil { // owner consumes FIFO for fairness
+			// A spinner must stop spinning whatever it finds, or nspinning
+			// stays up and no producer would ever wake a parked worker.
+			s.resetSpinning(w)
 			return t
 		}
 		if s.gq.n.Load() > 0 {
