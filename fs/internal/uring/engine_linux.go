@@ -305,7 +305,7 @@ func (e *Engine) flushN(inReaper, reapEach bool) {
 		case err == nil:
 			e.submitted.Add(uint64(got))
 			if reapEach {
-				e.Reap()
+				e.tryReap()
 			}
 		case err == unix.EAGAIN || err == unix.EBUSY:
 			// The kernel is short of request memory or holds overflowed CQEs: make
@@ -316,7 +316,7 @@ func (e *Engine) flushN(inReaper, reapEach bool) {
 				e.mu.Unlock()
 				return
 			}
-			if e.Reap() == 0 {
+			if e.tryReap() == 0 {
 				runtime.Gosched()
 			}
 		default:
@@ -560,6 +560,20 @@ func (e *Engine) queueCancelLocked(target uint32) {
 func (e *Engine) Reap() int {
 	e.reapMu.Lock()
 	defer e.reapMu.Unlock()
+	return e.reapLocked()
+}
+
+// tryReap reaps unless another goroutine is reaping (possibly the caller itself, further
+// up the stack: a Completion that submits, and so flushes, runs under reapMu).
+func (e *Engine) tryReap() int {
+	if !e.reapMu.TryLock() {
+		return 0
+	}
+	defer e.reapMu.Unlock()
+	return e.reapLocked()
+}
+
+func (e *Engine) reapLocked() int {
 	if e.released {
 		return 0
 	}
