@@ -73,6 +73,11 @@ func TestStressHeldConnections(t *testing.T) {
 		t.Fatalf("server process has %d more descriptors, want at least %d", fdHeld-fdBefore, n)
 	}
 	heapHeld := heapAfterGC()
+	// An idle keep-alive connection holds no buffer (DESIGN: well under
+	// 1 KiB of heap); 4 KiB leaves room for the race detector's shadow.
+	if perConn := (int64(heapHeld) - int64(heapBefore)) / int64(n); perConn > 4<<10 {
+		t.Fatalf("%d B of heap per idle connection", perConn)
+	}
 	rssHeld := procStatusKB("VmRSS")
 	gHeld := runtime.NumGoroutine()
 	if gHeld > gBase+2 {
