@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/weftrt/weft/fs"
@@ -62,6 +63,14 @@ func alignedBlock() []byte {
 	return b[off : off+benchBlock : off+benchBlock]
 }
 
+// cpuTime is the process's user+system CPU time: per op, it shows what each contender
+// costs the machine, not only how fast it goes.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // BenchmarkRandomRead4K: random 4 KiB ReadAt on a 256 MiB file through io_uring, the
 // blocking pool, and os.File.ReadAt on goroutines, at queue depths 1, 16 and 128, twice:
 // "cached" reads hit the page cache (the file was just written), "direct" reads use
@@ -98,6 +107,7 @@ func BenchmarkRandomRead4K(b *testing.B) {
 						bufs[i] = alignedBlock()
 					}
 					b.ReportAllocs()
+					cpu0 := cpuTime()
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {
 						s := i % qd
@@ -114,6 +124,7 @@ func BenchmarkRandomRead4K(b *testing.B) {
 						}
 					}
 					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+					b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 				})
 			}
 			b.Run(fmt.Sprintf("%s/osfile/qd=%d", mode.name, qd), func(b *testing.B) {
@@ -123,6 +134,7 @@ func BenchmarkRandomRead4K(b *testing.B) {
 				}
 				defer f.Close()
 				b.ReportAllocs()
+				cpu0 := cpuTime()
 				b.ResetTimer()
 				var wg sync.WaitGroup
 				for g := range qd {
@@ -144,6 +156,7 @@ func BenchmarkRandomRead4K(b *testing.B) {
 				}
 				wg.Wait()
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 			})
 		}
 	}
