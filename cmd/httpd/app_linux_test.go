@@ -407,17 +407,31 @@ func TestWatchdogLogsLoopSleepOnce(t *testing.T) {
 	}
 	a.wd.Close() // waits for the sampler: a report it was writing is complete
 	out := logs.String()
-	if n := strings.Count(out, "held its event loop"); n != 1 {
-		t.Fatalf("%d watchdog reports, want 1:\n%s", n, out)
+	// Counted for this route only: on a loaded machine a descheduled loop
+	// thread can make some other request look slow too.
+	if n := countReports(out, "GET /sleep"); n != 1 {
+		t.Fatalf("%d watchdog reports for GET /sleep, want 1:\n%s", n, out)
 	}
 	if !strings.Contains(out, `route="GET /sleep"`) || !strings.Contains(out, "time.Sleep") {
 		t.Fatalf("report without route or stack:\n%s", out)
 	}
 	var s statsDoc
 	json.Unmarshal([]byte(do(t, cl, "GET", base+"/stats.json").body), &s)
-	if s.HTTP.Stalls != 1 || s.Stalls["GET /sleep"] != 1 {
+	if s.HTTP.Stalls < 1 || s.Stalls["GET /sleep"] != 1 {
 		t.Fatalf("stalls in /stats.json: %d %v", s.HTTP.Stalls, s.Stalls)
 	}
+}
+
+// countReports counts the watchdog's log lines (one per report: slog
+// quotes the stack) for route.
+func countReports(logs, route string) int {
+	n := 0
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "held its event loop") && strings.Contains(l, `route="`+route+`"`) {
+			n++
+		}
+	}
+	return n
 }
 
 func TestAccessLogAndPprof(t *testing.T) {
