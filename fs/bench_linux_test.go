@@ -74,7 +74,9 @@ func cpuTime() time.Duration {
 // BenchmarkRandomRead4K: random 4 KiB ReadAt on a 256 MiB file through io_uring, the
 // blocking pool, and os.File.ReadAt on goroutines, at queue depths 1, 16 and 128, twice:
 // "cached" reads hit the page cache (the file was just written), "direct" reads use
-// O_DIRECT so every read goes to the device. The async backends keep qd futures in flight
+// O_DIRECT so every read goes to the device. "uring" is the default wiring (the ring's
+// eventfd watched by a reactor loop), "uring-reaper" the same ring reaped by a goroutine
+// parked in Go's netpoller (WithoutReactor). The async backends keep qd futures in flight
 // from one goroutine (a sliding window: wait for the oldest, issue the next); the
 // baseline runs qd goroutines each calling ReadAt in a loop.
 func BenchmarkRandomRead4K(b *testing.B) {
@@ -91,6 +93,7 @@ func BenchmarkRandomRead4K(b *testing.B) {
 				opts []fs.Option
 			}{
 				{"uring", []fs.Option{fs.WithBackend(fs.URing)}},
+				{"uring-reaper", []fs.Option{fs.WithBackend(fs.URing), fs.WithoutReactor()}},
 				{"pool", []fs.Option{fs.WithBackend(fs.Pool)}},
 			} {
 				b.Run(fmt.Sprintf("%s/%s/qd=%d", mode.name, be.name, qd), func(b *testing.B) {
