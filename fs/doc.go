@@ -4,12 +4,15 @@
 // # Backends
 //
 // On Linux the default backend is io_uring (package fs/internal/uring, raw syscalls, no
-// cgo). Submissions from any goroutine are batched into one io_uring_enter; completions
-// are signalled on an eventfd registered with the ring, and that eventfd is watched by one
-// of the runtime's reactor loops (reactor.Loop.Watch), so a single loop turn handles both
-// socket readiness and file completions and the futures are completed right there. Without
-// a reactor (a bare *scheduler.Scheduler as executor, or WithoutReactor) the ring gets its
-// own reaper goroutine, parked in Go's netpoller on the same eventfd.
+// cgo), with one ring per reactor loop (Rings). Submissions from any goroutine are queued
+// and batched: one io_uring_enter carries everything queued since the ring's flusher last
+// ran. Reads the kernel finishes inside that syscall (page-cache hits) are reaped by the
+// flusher at once. Operations that finish later (device reads, pipes) signal an eventfd
+// registered with the ring, and that eventfd is watched by a reactor loop
+// (reactor.Loop.Watch), so one loop turn handles both socket readiness and file
+// completions; the loop only completes futures, it never runs user code for them. Without
+// a reactor (a bare *scheduler.Scheduler as executor, or WithoutReactor) each ring has a
+// reaper goroutine parked on the same eventfd in Go's netpoller.
 //
 // Where io_uring cannot be used (not Linux, ENOSYS, EPERM, kernel.io_uring_disabled set,
 // opcodes missing) the same API runs on the scheduler's bounded blocking pool
