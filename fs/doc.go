@@ -16,7 +16,8 @@
 //
 // Where io_uring cannot be used (not Linux, ENOSYS, EPERM, kernel.io_uring_disabled set,
 // opcodes missing) the same API runs on the scheduler's bounded blocking pool
-// (task.SpawnBlocking with os.File). WithBackend forces either one.
+// (scheduler.Blocking, the pool task.SpawnBlocking uses, with os.File). WithBackend
+// forces either one.
 //
 // # Buffers
 //
