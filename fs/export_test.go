@@ -14,3 +14,4 @@ func (fsys *FS) WatchedByLoop() bool {
 	d, ok := fsys.drv.(interface{ watchedByLoop() bool })
 	return ok && d.watchedByLoop()
 }
+
