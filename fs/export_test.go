@@ -14,4 +14,3 @@ func (fsys *FS) WatchedByLoop() bool {
 	d, ok := fsys.drv.(interface{ watchedByLoop() bool })
 	return ok && d.watchedByLoop()
 }
-
