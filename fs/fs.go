@@ -76,9 +76,10 @@ func RingEntries(n int) Option {
 	}
 }
 
-// Rings sets how many io_uring instances share the work (default: one per reactor loop,
-// or min(GOMAXPROCS, 4) without a reactor). A ring runs page-cache reads on the
-// submitting core under its own kernel lock, so more rings let more cores read at once.
+// Rings sets how many io_uring instances share the work, round-robin per operation
+// (default: the number of reactor loops or min(GOMAXPROCS, 4), whichever is larger; the
+// rings' eventfds are spread over the loops). A ring runs page-cache reads on the core
+// that flushes it, under its own kernel lock, so more rings let more cores read at once.
 func Rings(n int) Option { return func(c *config) { c.rings = n } }
 
 // reactorHolder is what *weft.Runtime offers beyond task.Executor; fs asks for it by
