@@ -101,8 +101,9 @@ func (w *ResponseWriter) SetContentLength(n int64) {
 
 // AddHeader adds a field line. Fields the server frames itself
 // (Content-Length, Transfer-Encoding, Connection, Date) are interpreted
-// rather than copied. Names that are not tokens are dropped, and CR, LF and
-// NUL in values become spaces, so a handler cannot split the response.
+// rather than copied. Names that are not tokens are dropped, and control
+// bytes in values (CR, LF, NUL and the rest, which clients refuse) become
+// spaces, so a handler cannot split or spoil the response.
 func (w *ResponseWriter) AddHeader(name, value string) {
 	if w.started || len(name) == 0 {
 		return
@@ -140,7 +141,7 @@ func (w *ResponseWriter) AddHeader(name, value string) {
 	w.hdr = append(w.hdr, ':', ' ')
 	for i := 0; i < len(value); i++ {
 		c := value[i]
-		if c == '\r' || c == '\n' || c == 0 {
+		if !valueChar[c] {
 			c = ' '
 		}
 		w.hdr = append(w.hdr, c)
