@@ -122,7 +122,7 @@ run_wrk() { # name test run
   c0=$(cpus_ticks)
   children_ticks >"$OUT/.w0"
   t0=$(cpu_ticks "$SERVER_PID")
-  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" --latency "${WRK_HEADERS[@]}" "${args[@]}" "$URL" ${args:+-- "$DEPTH"} \
+  WRK_CONNECTIONS=$CONNS taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" --latency "${WRK_HEADERS[@]}" "${args[@]}" "$URL" ${args:+-- "$DEPTH"} \
     >"$OUT/$name.$test.$run.wrk"
   t1=$(cpu_ticks "$SERVER_PID")
   children_ticks >"$OUT/.w1"

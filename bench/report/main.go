@@ -146,6 +146,7 @@ var (
 	rpsRE      = regexp.MustCompile(`(?m)^Requests/sec:\s+([0-9.]+)`)
 	totalRE    = regexp.MustCompile(`(?m)^\s*(\d+) requests in`)
 	p99RE      = regexp.MustCompile(`(?m)^\s+99%\s+([0-9.]+)(us|ms|s|m)\s*$`)
+	batchP99RE = regexp.MustCompile(`(?m)^Batch p99 latency: (\d+)us$`)
 	sockErrRE  = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 	non2xxRE   = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
 	unitMicros = map[string]float64{"us": 1, "ms": 1e3, "s": 1e6, "m": 60e6}
@@ -167,9 +168,15 @@ func readWrk(path string) (wrkRun, error) {
 		r.requests, _ = strconv.ParseFloat(m[1], 64)
 	}
 	r.p99us = math.NaN()
-	if m = p99RE.FindStringSubmatch(s); m != nil {
+	// pipeline.lua prints the batch p99 with wrk's coordinated-omission
+	// correction undone; wrk's own figure is wrong when pipelining, often 0.
+	if m = batchP99RE.FindStringSubmatch(s); m != nil {
+		r.p99us, _ = strconv.ParseFloat(m[1], 64)
+	} else if m = p99RE.FindStringSubmatch(s); m != nil {
 		v, _ := strconv.ParseFloat(m[1], 64)
-		r.p99us = v * unitMicros[m[2]]
+		if v > 0 {
+			r.p99us = v * unitMicros[m[2]]
+		}
 	}
 	if m = sockErrRE.FindStringSubmatch(s); m != nil {
 		for _, x := range m[1:] {
