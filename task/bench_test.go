@@ -30,6 +30,19 @@ func batches(b *testing.B, fn func(n int)) {
 
 func empty(context.Context) (int, error) { return 0, nil }
 
+// cpuMeter reports the process CPU time per op ("cpu-ns/op") next to the
+// wall time: on a machine shared with other work it shows what a variant
+// costs, whoever else runs. Call it where the timed part starts and the
+// returned func where it ends.
+func cpuMeter(b *testing.B) func() {
+	c0 := processCPU()
+	return func() {
+		if c := processCPU() - c0; c0 > 0 && c > 0 {
+			b.ReportMetric(float64(c.Nanoseconds())/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
 // (a) spawn+join of empty tasks, each with its own handle, joined by the spawner.
 func BenchmarkSpawnJoin(b *testing.B) {
 	b.Run("weft", func(b *testing.B) {
@@ -38,6 +51,7 @@ func BenchmarkSpawnJoin(b *testing.B) {
 		hs := make([]*JoinHandle[int], chunk)
 		b.ReportAllocs()
 		b.ResetTimer()
+		stop := cpuMeter(b)
 		batches(b, func(n int) {
 			for i := 0; i < n; i++ {
 				hs[i] = Spawn(s, empty)
@@ -47,6 +61,7 @@ func BenchmarkSpawnJoin(b *testing.B) {
 				hs[i] = nil
 			}
 		})
+		stop()
 	})
 	b.Run("weft-intask", func(b *testing.B) {
 		s := scheduler.New()
@@ -54,6 +69,7 @@ func BenchmarkSpawnJoin(b *testing.B) {
 		hs := make([]*JoinHandle[int], chunk)
 		b.ReportAllocs()
 		b.ResetTimer()
+		stop := cpuMeter(b)
 		Spawn(s, func(context.Context) (int, error) {
 			batches(b, func(n int) {
 				for i := 0; i < n; i++ {
@@ -66,9 +82,11 @@ func BenchmarkSpawnJoin(b *testing.B) {
 			})
 			return 0, nil
 		}).Join()
+		stop()
 	})
 	b.Run("goroutine", func(b *testing.B) {
 		b.ReportAllocs()
+		stop := cpuMeter(b)
 		batches(b, func(n int) {
 			var wg sync.WaitGroup
 			wg.Add(n)
@@ -77,12 +95,14 @@ func BenchmarkSpawnJoin(b *testing.B) {
 			}
 			wg.Wait()
 		})
+		stop()
 	})
 	b.Run("ants", func(b *testing.B) {
 		p, _ := ants.NewPool(1024)
 		defer p.ReleaseTimeout(10 * time.Second)
 		b.ReportAllocs()
 		b.ResetTimer()
+		stop := cpuMeter(b)
 		batches(b, func(n int) {
 			var wg sync.WaitGroup
 			wg.Add(n)
@@ -91,9 +111,11 @@ func BenchmarkSpawnJoin(b *testing.B) {
 			}
 			wg.Wait()
 		})
+		stop()
 	})
 	b.Run("errgroup", func(b *testing.B) {
 		b.ReportAllocs()
+		stop := cpuMeter(b)
 		batches(b, func(n int) {
 			var g errgroup.Group
 			for i := 0; i < n; i++ {
@@ -101,6 +123,7 @@ func BenchmarkSpawnJoin(b *testing.B) {
 			}
 			_ = g.Wait()
 		})
+		stop()
 	})
 }
 
@@ -325,23 +348,29 @@ func BenchmarkFib27(b *testing.B) {
 			defer s.Close()
 			b.ReportAllocs()
 			b.ResetTimer()
+			stop := cpuMeter(b)
 			for i := 0; i < b.N; i++ {
 				v, _ := Spawn(s, func(context.Context) (int, error) { return fibTask(s, fibN), nil }).Join()
 				check(b, v)
 			}
+			stop()
 		})
 	}
 	b.Run("goroutine", func(b *testing.B) {
 		b.ReportAllocs()
+		stop := cpuMeter(b)
 		for i := 0; i < b.N; i++ {
 			check(b, fibGo(fibN))
 		}
+		stop()
 	})
 	b.Run("errgroup", func(b *testing.B) {
 		b.ReportAllocs()
+		stop := cpuMeter(b)
 		for i := 0; i < b.N; i++ {
 			check(b, fibErrgroup(fibN))
 		}
+		stop()
 	})
 	// A bounded ants pool deadlocks here (every worker waits on children
 	// that cannot start), so this one is unbounded: goroutines with extra steps.
@@ -350,9 +379,11 @@ func BenchmarkFib27(b *testing.B) {
 		defer p.ReleaseTimeout(10 * time.Second)
 		b.ReportAllocs()
 		b.ResetTimer()
+		stop := cpuMeter(b)
 		for i := 0; i < b.N; i++ {
 			check(b, fibAnts(p, fibN))
 		}
+		stop()
 	})
 }
 
@@ -383,9 +414,11 @@ func BenchmarkPingPong(b *testing.B) {
 		})
 		b.ReportAllocs()
 		b.ResetTimer()
+		stop := cpuMeter(b)
 		s.Go(func() { _ = ping.Send(0) })
 		<-done
 		b.StopTimer()
+		stop()
 		ping.Close()
 	})
 	b.Run("weft-then", func(b *testing.B) {
@@ -415,9 +448,11 @@ func BenchmarkPingPong(b *testing.B) {
 		}
 		b.ReportAllocs()
 		b.ResetTimer()
+		stop := cpuMeter(b)
 		s.Go(func() { ping.Recv().Then(ponger); pinger(0, nil) })
 		<-done
 		b.StopTimer()
+		stop()
 		ping.Close()
 	})
 	b.Run("weft-join", func(b *testing.B) {
@@ -428,6 +463,7 @@ func BenchmarkPingPong(b *testing.B) {
 		n := b.N
 		b.ReportAllocs()
 		b.ResetTimer()
+		stop := cpuMeter(b)
 		h := Spawn(s, func(context.Context) (int, error) {
 			for {
 				v, err := ping.Recv().Join()
@@ -445,6 +481,7 @@ func BenchmarkPingPong(b *testing.B) {
 			return 0, nil
 		}).Join()
 		b.StopTimer()
+		stop()
 		ping.Close()
 		h.Join()
 	})
@@ -458,11 +495,13 @@ func BenchmarkPingPong(b *testing.B) {
 		}()
 		b.ReportAllocs()
 		b.ResetTimer()
+		stop := cpuMeter(b)
 		for i := 0; i < b.N; i++ {
 			ping <- i
 			<-pong
 		}
 		b.StopTimer()
+		stop()
 		close(ping)
 		<-pong
 	})
