@@ -3,8 +3,8 @@ package http
 import (
 	"bufio"
 	"bytes"
-	"net/url"
 	nethttp "net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
