@@ -1,6 +1,9 @@
 package http
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // Parser parses requests from a connection's inbound buffer. One Parser
 // serves one connection; its zero value is not ready, use NewParser.
@@ -415,9 +418,7 @@ func parseFields(b []byte, hs *[]Header, max int) error {
 			pos++
 		}
 		vs := pos
-		for valueChar[b[pos]] {
-			pos++
-		}
+		pos = skipValueChars(b, pos)
 		if b[pos] != '\r' || b[pos+1] != '\n' {
 			if b[pos] == '\n' {
 				return ErrBareLF
@@ -635,4 +636,36 @@ func skipValue(b []byte, i int) (int, bool) {
 		i++
 	}
 	return i, i > s
+}
+
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// skipValueChars returns the offset of the first byte at or after pos that
+// is not a field-value byte. Values are most of a request's bytes, so they
+// are checked eight at a time: a word with no byte below 0x20 and none equal
+// to 0x7f is all valid (HTAB, the one valid control, takes the slow path).
+// b must hold a non-value byte (the CR sentinel) after pos.
+func skipValueChars(b []byte, pos int) int {
+	for {
+		for pos+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[pos:])
+			below := (x - swarLo*0x20) & ^x & swarHi
+			y := x ^ (swarLo * 0x7f)
+			del := (y - swarLo) & ^y & swarHi
+			if below|del != 0 {
+				break
+			}
+			pos += 8
+		}
+		stop := pos + 8
+		for pos < stop && valueChar[b[pos]] {
+			pos++
+		}
+		if pos < stop {
+			return pos
+		}
+	}
 }

@@ -364,3 +364,32 @@ func TestChunkedInPlace(t *testing.T) {
 		t.Fatalf("consumed %d", d.Consumed())
 	}
 }
+
+// skipValueChars (eight bytes at a time) must agree with the byte table.
+func TestSkipValueChars(t *testing.T) {
+	interesting := []byte{0, 8, '\t', '\n', 0x0b, '\r', 0x1f, ' ', 'a', '~', 0x7f, 0x80, 0xff}
+	buf := make([]byte, 40)
+	for seed := 0; seed < 20000; seed++ {
+		x := uint64(seed)*0x9E3779B97F4A7C15 + 1
+		for i := range buf {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			if x%4 == 0 {
+				buf[i] = interesting[x/4%uint64(len(interesting))]
+			} else {
+				buf[i] = 'a' + byte(x%26)
+			}
+		}
+		buf[len(buf)-2], buf[len(buf)-1] = '\r', '\n'
+		for start := 0; start < 10; start++ {
+			want := start
+			for valueChar[buf[want]] {
+				want++
+			}
+			if got := skipValueChars(buf, start); got != want {
+				t.Fatalf("%q from %d: got %d want %d", buf, start, got, want)
+			}
+		}
+	}
+}
