@@ -192,6 +192,29 @@ func BenchmarkSpawnJoinWork(b *testing.B) {
 		}
 	}
 	work := func(context.Context) (int, error) { workSink.Store(spin(iters)); return 0, nil }
+	b.Run("ideal-static", func(b *testing.B) {
+		// The ideal measured, not assumed: one goroutine per worker, each
+		// doing its share of the work units in a loop, no tasks at all.
+		b.ReportAllocs()
+		start(b)
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			n := b.N / workers
+			if w == 0 {
+				n += b.N % workers
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < n; i++ {
+					workSink.Store(spin(iters))
+				}
+			}()
+		}
+		wg.Wait()
+		b.StopTimer()
+		report(b)
+	})
 	b.Run("weft", func(b *testing.B) {
 		s := scheduler.New()
 		defer s.Close()
