@@ -246,13 +246,19 @@ type Suspension struct {
 // Suspend prepares a wait for the calling goroutine.
 func Suspend() *Suspension {
 	sp := &Suspension{}
+	sp.Prepare()
+	return sp
+}
+
+// Prepare is Suspend for a zero Suspension embedded in a caller's record,
+// which saves an allocation per wait.
+func (sp *Suspension) Prepare() {
 	if w := current(); w != nil {
 		sp.s, sp.m, sp.w = w.s, w.m, w
 		sp.t.Init((*resumeTask)(sp))
 	} else {
 		sp.ch = make(chan struct{}, 1)
 	}
-	return sp
 }
 
 // Resume ends the wait; any goroutine, any number of times (the first counts).

@@ -64,10 +64,17 @@ func (w *chanWaiter) fire() { w.ch <- struct{}{} }
 // suspendWaiter resumes a worker goroutine suspended in Join or Await.
 type suspendWaiter struct {
 	waiter
-	sp *scheduler.Suspension
+	sp scheduler.Suspension
 }
 
 func (w *suspendWaiter) fire() { w.sp.Resume() }
+
+func newSuspendWaiter() *suspendWaiter {
+	sw := &suspendWaiter{}
+	sw.sp.Prepare()
+	sw.w = sw
+	return sw
+}
 
 // doneWaiter closes the Done channel.
 type doneWaiter struct {
@@ -256,8 +263,7 @@ func (f *Future[T]) Join() (T, error) {
 		}
 	}
 	if scheduler.Current() != nil {
-		sw := &suspendWaiter{sp: scheduler.Suspend()}
-		sw.w = sw
+		sw := newSuspendWaiter()
 		if f.addWaiter(&sw.waiter) {
 			sw.sp.Wait()
 		}
@@ -287,8 +293,7 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	}
 	// A fresh waiter: if ctx wins, this one stays on the list until f
 	// completes, and firing it then is harmless (Resume counts once).
-	sw := &suspendWaiter{sp: scheduler.Suspend()}
-	sw.w = sw
+	sw := newSuspendWaiter()
 	if f.addWaiter(&sw.waiter) {
 		stop := context.AfterFunc(ctx, sw.sp.Resume)
 		sw.sp.Wait()
