@@ -51,10 +51,10 @@ func Run(main func(rt *Runtime) error) error {
 	return err
 }
 
-// Close shuts the Runtime down: the scheduler rejects new tasks, runs what is
-// queued and running to its end (see scheduler.Close), and every goroutine of
-// the Runtime has exited when Close returns. Further calls return the first
-// call's result.
+// Close shuts the Runtime down: the scheduler refuses new tasks from outside
+// the pool, cancels the tasks' contexts and runs what is queued and running
+// to its end (see scheduler.Close); every goroutine of the Runtime has
+// exited when Close returns. Further calls return the first call's result.
 func (rt *Runtime) Close() error {
 	rt.closeOnce.Do(func() {
 		// Reactor first: closing its connections completes the futures

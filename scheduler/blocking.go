@@ -28,13 +28,16 @@ func (b *blockingPool) init(s *Scheduler, size int) {
 }
 
 // Blocking runs fn on the bounded blocking pool. A panic in fn is recovered
-// and passed to the PanicHandler option. After Close has begun it returns
-// ErrClosed; functions already accepted still run before Close returns.
-func (s *Scheduler) Blocking(fn func()) error { return s.blocking.submit(fn) }
+// and passed to the PanicHandler option. Once Close has begun, calls from
+// outside the pool return ErrClosed (running tasks may still submit, as they
+// may still spawn); functions accepted run before Close returns.
+func (s *Scheduler) Blocking(fn func()) error {
+	return s.blocking.submit(fn, s.closing.Load() && !s.OnWorker())
+}
 
-func (b *blockingPool) submit(fn func()) error {
+func (b *blockingPool) submit(fn func(), refuse bool) error {
 	b.mu.Lock()
-	if b.closed {
+	if refuse || (b.closed && b.s.stopped.Load()) {
 		b.mu.Unlock()
 		b.s.rejected.Add(1)
 		return ErrClosed

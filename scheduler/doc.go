@@ -54,8 +54,9 @@
 //
 // # Shutdown
 //
-// Close drains: it rejects new spawns (Spawn, Go, Blocking return ErrClosed),
-// cancels Context, runs everything already queued, running or suspended to
-// its end (continuations still run), and returns once every goroutine of the
-// pool, the blocking pool's included, has exited.
+// Close drains: it rejects new work from outside the pool (Spawn, Go,
+// Blocking return ErrClosed), cancels Context, runs everything already
+// queued, running or suspended to its end, together with the children and
+// continuations that work still spawns, and returns once every goroutine of
+// the pool, the blocking pool's included, has exited.
 package scheduler

@@ -151,14 +151,13 @@ func (s *Scheduler) TryGo(fn func()) error {
 }
 
 // Spawn queues t as new work: on the calling worker's deque when the caller
-// runs on one of s's workers, else on the global injection queue. It returns
-// ErrClosed once Close has begun (t is then not queued).
+// runs on one of s's workers, else on the global injection queue. Once Close
+// has begun, work from outside the pool is refused with ErrClosed (t is not
+// queued), while tasks already running may still spawn: their children are
+// part of the work being drained, and refusing them would strand whatever
+// waits on them.
 func (s *Scheduler) Spawn(t *Task) error {
 	if w := current(); w != nil && w.s == s {
-		if s.closing.Load() {
-			s.rejected.Add(1)
-			return ErrClosed
-		}
 		if w.nspawn++; w.nspawn&255 == 0 {
 			w.spawned.Store(w.nspawn)
 		}
@@ -751,13 +750,14 @@ func (s *Scheduler) checkQuiesce() {
 }
 
 // Close shuts the scheduler down. Shutdown runs what is queued and rejects
-// what is new: from the moment Close begins, Spawn, Go and Blocking return
-// ErrClosed (a task spawning children during the drain sees ErrClosed from
-// them), Context is cancelled, and every task already queued, running or
-// blocked still runs to its end; continuations (Wake) keep running. Close
-// returns when nothing is queued or running and every goroutine of the pool
-// has exited, so a task that never returns keeps Close waiting. Called from
-// one of s's own tasks, Close only begins the shutdown and returns at once.
+// what is new from outside: from the moment Close begins, Spawn, Go and
+// Blocking called from outside the pool return ErrClosed, and Context is
+// cancelled; every task already queued, running or suspended still runs to
+// its end, and may still spawn children and continuations, which run too.
+// Close returns when nothing is queued or running and every goroutine of the
+// pool has exited, so a task that never returns keeps Close waiting. Called
+// from one of s's own tasks, Close only begins the shutdown and returns at
+// once.
 func (s *Scheduler) Close() {
 	s.closeOnce.Do(func() {
 		s.closing.Store(true)

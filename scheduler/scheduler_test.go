@@ -211,3 +211,43 @@ func TestDequeStealHalf(t *testing.T) {
 		t.Fatal("push beyond capacity succeeded")
 	}
 }
+
+// During Close, running tasks may still spawn (and use the blocking pool);
+// whatever waits on that work must not be stranded.
+func TestCloseLetsRunningTasksSpawn(t *testing.T) {
+	s := New(Workers(1))
+	started := make(chan struct{})
+	release := make(chan struct{})
+	var child, blocking atomic.Bool
+	s.Go(func() {
+		close(started)
+		<-release // pinned on purpose until Close has begun
+		var wg sync.WaitGroup
+		wg.Add(2)
+		if err := s.TryGo(func() { child.Store(true); wg.Done() }); err != nil {
+			t.Errorf("spawn from a running task during Close: %v", err)
+			wg.Done()
+		}
+		if err := s.Blocking(func() { blocking.Store(true); wg.Done() }); err != nil {
+			t.Errorf("Blocking from a running task during Close: %v", err)
+			wg.Done()
+		}
+		Block(wg.Wait)
+	})
+	<-started
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	<-s.Context().Done()
+	if err := s.TryGo(func() {}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("outside spawn during Close: %v", err)
+	}
+	close(release)
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close hung")
+	}
+	if !child.Load() || !blocking.Load() {
+		t.Fatal("work spawned during the drain did not run")
+	}
+}

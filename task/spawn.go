@@ -200,7 +200,8 @@ func (h *JoinHandle[T]) finish(v T, err error) {
 // Spawn runs fn as a task on ex's scheduler and returns its handle. From a
 // worker the task goes to that worker's deque, from anywhere else to the
 // global queue. fn's ctx is cancelled by Cancel and when the scheduler closes.
-// After the scheduler has closed the handle resolves at once with ErrClosed.
+// Spawned from outside the pool once Close has begun, the handle resolves at
+// once with ErrClosed (running tasks may still spawn while the pool drains).
 func Spawn[T any](ex Executor, fn func(ctx context.Context) (T, error)) *JoinHandle[T] {
 	s := ex.Scheduler()
 	// Plain stores: nobody sees h before Spawn publishes it.
