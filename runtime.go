@@ -1,14 +1,14 @@
 package weft
 
 import (
-	"errors"
 	"sync"
 
 	"github.com/weftrt/weft/scheduler"
 )
 
-// ErrClosed is returned for work handed to a closed Runtime.
-var ErrClosed = errors.New("weft: runtime closed")
+// ErrClosed is returned for work handed to a closed Runtime (it is
+// scheduler.ErrClosed, so either matches with errors.Is).
+var ErrClosed = scheduler.ErrClosed
 
 // Runtime owns the pieces a weft program runs on: the work-stealing
 // scheduler and (with issue 5) the reactor Group. It is a task.Executor and

@@ -36,7 +36,7 @@ func TestNewClose(t *testing.T) {
 		t.Fatal("second Close:", err)
 	}
 	late := task.Spawn(rt, func(context.Context) (int, error) { return 1, nil })
-	if _, err := late.Join(); !errors.Is(err, task.ErrClosed) {
+	if _, err := late.Join(); !errors.Is(err, task.ErrClosed) || !errors.Is(err, weft.ErrClosed) {
 		t.Fatalf("spawn after Close: %v", err)
 	}
 }
