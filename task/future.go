@@ -32,8 +32,10 @@ const (
 // reader sees the same value and error.
 //
 // Waiting never pins a worker: Join on a worker first runs the awaited task
-// inline if nobody has started it, and otherwise hands the worker to a spare
-// goroutine before blocking (see package scheduler).
+// inline if nobody has started it, spins briefly if another worker is running
+// it, and otherwise suspends, its worker going on with other tasks meanwhile
+// (see package scheduler). The zero Future is usable (continuations then run
+// on whichever scheduler completes it); NewFuture ties it to an executor.
 type Future[T any] struct {
 	state   atomic.Uint32
 	aux     uint32                 // JoinHandle flags, in what would be padding; atomic after publication
