@@ -789,6 +789,9 @@ func (s *Scheduler) Close() {
 }
 
 // Stats is a snapshot of counters, read with atomics while the pool runs.
+// Spawned and Ran are published by each worker every 256 counts and whenever
+// it parks, so while workers are busy they may lag by up to 255 per worker;
+// on an idle or closed pool they are exact.
 type Stats struct {
 	Workers  int
 	Spawned  uint64 // tasks queued (local and injected)
