@@ -77,6 +77,14 @@ type app struct {
 	start  time.Time
 	index  atomic.Pointer[[]byte] // rendered before Listen, again once the port is known
 
+	// The reactor's watchdog sees every loop turn held too long; stalls
+	// inside a watched handler are left to the http watchdog, which knows
+	// the route.
+	stopLoopWatch func()
+	loopStalls    atomic.Int64
+	loopMu        sync.Mutex
+	loopSeen      map[string]bool
+
 	// Counted by the handler: the runtime keeps loop and scheduler
 	// figures, the http package none, so requests are counted here.
 	reqs   [numRoutes]atomic.Int64
@@ -166,6 +174,10 @@ func newServer(cfg config) (*app, error) {
 			http.StallRoute(a.routeName))
 		h = a.wd.Wrap(h)
 	}
+	if cfg.Stall > 0 {
+		a.loopSeen = make(map[string]bool)
+		a.stopLoopWatch = rt.Reactor().Watchdog(cfg.Stall, a.loopStall)
+	}
 	if cfg.AccessLog {
 		a.alog = newAccessLog(cfg.Logger, 4096)
 	}
@@ -209,6 +221,9 @@ func (a *app) closeRest() error {
 	var errs []error
 	if a.pprof != nil {
 		errs = append(errs, a.pprof.Close())
+	}
+	if a.stopLoopWatch != nil {
+		a.stopLoopWatch()
 	}
 	errs = append(errs, a.rt.Close())
 	if a.wd != nil {
@@ -351,9 +366,9 @@ func (a *app) renderIndex(addr string) *[]byte {
 	if st == "" {
 		st = "(none)"
 	}
-	stall := "0s" // off: disabled, or handlers do not run on the loops
-	if a.wd != nil {
-		stall = a.wd.Threshold().String()
+	stall := "0s"
+	if a.stopLoopWatch != nil {
+		stall = a.cfg.Stall.String()
 	}
 	err := indexTmpl.Execute(&b, map[string]any{
 		"Addr":      addr,
@@ -371,4 +386,50 @@ func (a *app) renderIndex(addr string) *[]byte {
 		out = []byte("index template: " + template.HTMLEscapeString(err.Error()))
 	}
 	return &out
+}
+
+// loopStall gets the reactor watchdog's reports. Those from a watched
+// handler are the http watchdog's to log (with the route); the rest (a
+// timer, a Submit closure, the server's own callbacks) are logged once per
+// place in the code, so that a callback that always blocks cannot flood
+// the log, and all are counted.
+func (a *app) loopStall(s reactor.Stall) {
+	if bytes.Contains(s.Stack, []byte("http.(*watched).ServeHTTP")) {
+		return
+	}
+	a.loopStalls.Add(1)
+	where := blockingFrame(s.Stack)
+	a.loopMu.Lock()
+	seen := a.loopSeen[where]
+	if !seen && len(a.loopSeen) < 1024 {
+		a.loopSeen[where] = true
+	}
+	a.loopMu.Unlock()
+	if seen {
+		return
+	}
+	a.log.Warn("reactor: a callback held its event loop",
+		"loop", s.Loop, "held", s.Held.Round(time.Millisecond).String(),
+		"threshold", a.cfg.Stall.String(), "at", where, "stack", string(s.Stack))
+}
+
+// blockingFrame names the innermost function of a goroutine stack dump
+// that is not the Go runtime's or the standard library's sleeping and
+// syscall machinery: the code to look at.
+func blockingFrame(stack []byte) string {
+	lines := strings.Split(string(stack), "\n")
+	for i := 1; i < len(lines); i += 2 {
+		fn := lines[i]
+		if p := strings.LastIndexByte(fn, '('); p > 0 {
+			fn = fn[:p]
+		}
+		switch {
+		case strings.HasPrefix(fn, "runtime."), strings.HasPrefix(fn, "time."),
+			strings.HasPrefix(fn, "syscall."), strings.HasPrefix(fn, "internal/"),
+			strings.HasPrefix(fn, "sync."):
+			continue
+		}
+		return fn
+	}
+	return "(unknown)"
 }

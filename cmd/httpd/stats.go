@@ -59,7 +59,8 @@ type httpDoc struct {
 	Requests      int64            `json:"requests"`
 	Routes        map[string]int64 `json:"routes"`
 	Status        map[string]int64 `json:"status"`
-	Stalls        int64            `json:"stalls"`
+	Stalls        int64            `json:"stalls"`          // handlers that held a loop (inline mode)
+	LoopStalls    int64            `json:"callback_stalls"` // other callbacks that held a loop
 	StallMs       int64            `json:"stall_threshold_ms"`
 	AccessDropped int64            `json:"access_log_dropped"`
 }
@@ -118,6 +119,10 @@ func (a *app) stats() statsDoc {
 		for k, v := range a.wd.StallCounts() {
 			d.Stalls[k] = int(v)
 		}
+	}
+	d.HTTP.LoopStalls = a.loopStalls.Load()
+	if a.stopLoopWatch != nil {
+		d.HTTP.StallMs = a.cfg.Stall.Milliseconds()
 	}
 	if a.alog != nil {
 		d.HTTP.AccessDropped = a.alog.dropped.Load()
