@@ -139,12 +139,12 @@ func (w *ResponseWriter) AddHeader(name, value string) {
 	}
 	w.hdr = append(w.hdr, name...)
 	w.hdr = append(w.hdr, ':', ' ')
-	for i := 0; i < len(value); i++ {
-		c := value[i]
-		if !valueChar[c] {
-			c = ' '
+	start := len(w.hdr)
+	w.hdr = append(w.hdr, value...)
+	for i := start; i < len(w.hdr); i++ {
+		if !valueChar[w.hdr[i]] {
+			w.hdr[i] = ' '
 		}
-		w.hdr = append(w.hdr, c)
 	}
 	w.hdr = append(w.hdr, '\r', '\n')
 }
