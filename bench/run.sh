@@ -2,7 +2,7 @@
 # The whole-server plaintext benchmark of issue 6: every contestant in one run,
 # alternating, on the same machine. See README.md for what each column means.
 #
-#   bash bench/run.sh                       # full: 3 runs, 5 s each (about 3-4 minutes)
+#   bash bench/run.sh                       # full: 3 runs, 5 s each (3-4 minutes; up to 7 on a busy machine)
 #   RUNS=1 DURATION=2s bash bench/run.sh    # quick check
 #
 # Settings (environment):
@@ -17,6 +17,10 @@
 #   CLIENT_CPU  CPU wrk and the idle client are pinned to (0)
 #   PORT        port on 127.0.0.1 (18080)
 #   SUBJECT     contestant whose ratios to each peer are shown (weft)
+#   NOISE_LIMIT, NOISE_RETRIES
+#               a wrk run during which other processes took more than NOISE_LIMIT %
+#               of the two CPUs (20) is measured again, up to NOISE_RETRIES times (1);
+#               the quietest attempt is kept
 #   OUT         results directory (bench/results/<UTC time>)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -31,6 +35,8 @@ SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
 PORT=${PORT:-18080}
 SUBJECT=${SUBJECT:-weft}
+NOISE_LIMIT=${NOISE_LIMIT:-20}
+NOISE_RETRIES=${NOISE_RETRIES:-1}
 OUT=${OUT:-results/$(date -u +%Y%m%dT%H%M%SZ)}
 
 if ! command -v wrk >/dev/null; then
@@ -109,7 +115,8 @@ children_ticks() { # -> user+sys CPU of this shell's reaped children (wrk), in c
     printf "%d\n", t * hz + 0.5 }' "$OUT/.times"
 }
 
-run_wrk() { # name test run
+OTHER=0
+measure_wrk() { # name test run -> $OUT/name.test.run.{wrk,cpu}; sets OTHER, the other-CPU %
   local name=$1 test=$2 run=$3 args=()
   if [ "$test" = pipe ]; then
     args=(-s pipeline.lua)
@@ -118,7 +125,7 @@ run_wrk() { # name test run
   if [ "$WARMUP" != 0 ]; then
     taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$WARMUP" "${WRK_HEADERS[@]}" "${args[@]}" "$URL" ${args:+-- "$DEPTH"} >/dev/null
   fi
-  local t0 t1 c0 c1 w0 w1
+  local t0 t1 c0 c1 w0 w1 b0 b1 n0 n1
   c0=$(cpus_ticks)
   children_ticks >"$OUT/.w0"
   t0=$(cpu_ticks "$SERVER_PID")
@@ -127,15 +134,36 @@ run_wrk() { # name test run
   t1=$(cpu_ticks "$SERVER_PID")
   children_ticks >"$OUT/.w1"
   c1=$(cpus_ticks)
+  stop_server
   w0=$(<"$OUT/.w0") w1=$(<"$OUT/.w1")
-  # server_ticks CLK_TCK busy_ticks total_ticks wrk_ticks: the last three let the
-  # report tell how much of the two CPUs other processes took during the run.
   read -r b0 n0 <<<"$c0"
   read -r b1 n1 <<<"$c1"
+  # server_ticks CLK_TCK busy_ticks total_ticks wrk_ticks: the last three tell
+  # how much of the two CPUs other processes took during the run.
   echo "$((t1 - t0)) $CLK_TCK $((b1 - b0)) $((n1 - n0)) $((w1 - w0))" >"$OUT/$name.$test.$run.cpu"
-  stop_server
-  printf '  %-9s %-5s run %d: %s req/s\n' "$name" "$test" "$run" \
-    "$(awk '/^Requests\/sec:/ {print $2}' "$OUT/$name.$test.$run.wrk")"
+  OTHER=$(((b1 - b0) - (t1 - t0) - (w1 - w0)))
+  [ "$OTHER" -gt 0 ] || OTHER=0
+  OTHER=$((OTHER * 100 / (n1 - n0 > 0 ? n1 - n0 : 1)))
+}
+
+run_wrk() { # name test run
+  local name=$1 test=$2 run=$3 best=101 try
+  # A run during which other processes took more than NOISE_LIMIT % of the two
+  # CPUs is measured again, up to NOISE_RETRIES times; the quietest attempt is kept.
+  for try in $(seq 0 "$NOISE_RETRIES"); do
+    measure_wrk "$name" "$test" "$run"
+    if [ "$OTHER" -lt "$best" ]; then
+      best=$OTHER
+      mv "$OUT/$name.$test.$run.wrk" "$OUT/.best.wrk"
+      mv "$OUT/$name.$test.$run.cpu" "$OUT/.best.cpu"
+    fi
+    [ "$best" -gt "$NOISE_LIMIT" ] || break
+    [ "$try" -lt "$NOISE_RETRIES" ] && echo "  $name $test run $run: other processes took ${OTHER}% of the CPUs; measuring again"
+  done
+  mv "$OUT/.best.wrk" "$OUT/$name.$test.$run.wrk"
+  mv "$OUT/.best.cpu" "$OUT/$name.$test.$run.cpu"
+  printf '  %-9s %-5s run %d: %s req/s (other processes: %d%% of the CPUs)\n' "$name" "$test" "$run" \
+    "$(awk '/^Requests\/sec:/ {print $2}' "$OUT/$name.$test.$run.wrk")" "$best"
 }
 
 run_idle() { # name run
