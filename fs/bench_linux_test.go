@@ -110,6 +110,7 @@ func BenchmarkRandomRead4K(b *testing.B) {
 						bufs[i] = alignedBlock()
 					}
 					b.ReportAllocs()
+					e0, k0, v0 := fsys.Counters()
 					cpu0 := cpuTime()
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {
@@ -128,6 +129,11 @@ func BenchmarkRandomRead4K(b *testing.B) {
 					}
 					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 					b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+					if e1, k1, v1 := fsys.Counters(); e1 > 0 {
+						b.ReportMetric(float64(e1-e0)/float64(b.N), "enters/op")
+						b.ReportMetric(float64(k1-k0)/float64(b.N), "kicks/op")
+						b.ReportMetric(float64(v1-v0)/float64(b.N), "evfd/op")
+					}
 				})
 			}
 			b.Run(fmt.Sprintf("%s/osfile/qd=%d", mode.name, qd), func(b *testing.B) {

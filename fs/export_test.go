@@ -14,3 +14,17 @@ func (fsys *FS) WatchedByLoop() bool {
 	d, ok := fsys.drv.(interface{ watchedByLoop() bool })
 	return ok && d.watchedByLoop()
 }
+
+// Counters reports io_uring_enter calls, flusher wake-ups and eventfd callbacks run by a
+// loop since New (zero on the pool).
+func (fsys *FS) Counters() (enters, kicks, events uint64) {
+	if d, ok := fsys.drv.(interface {
+		counters() (uint64, uint64, uint64)
+	}); ok {
+		return d.counters()
+	}
+	return 0, 0, 0
+}
+
+// Registered reports whether f's fd sits in the rings' registered-file tables.
+func (f *File) Registered() bool { return f.fixedDone.Load() }

@@ -27,6 +27,14 @@ type File struct {
 
 	appendMode bool // O_APPEND: Write appends wherever the position is
 
+	// io_uring backend: after fixedAfter operations the fd is registered with every ring
+	// (fixedDone then set, fixed[i] the slot in ring i), so later reads and writes skip
+	// the kernel's per-operation fd lookup and reference count.
+	nops      atomic.Int32
+	fixedBusy atomic.Bool
+	fixedDone atomic.Bool
+	fixed     []int32
+
 	mu       sync.Mutex
 	refs     int  // operations holding the fd
 	closing  bool // Close called: no new operations
@@ -60,6 +68,7 @@ type rwOp struct {
 	fut  *task.Future[int]
 
 	eng       ringEngine // the ring an io_uring op runs on (nil on the pool)
+	slot      int32      // its registered-file slot in eng, or -1: the plain fd
 	ctx       context.Context
 	stop      func() bool // unregisters the context.AfterFunc that cancels
 	ticket    atomic.Uint64

@@ -63,6 +63,9 @@ type slot struct {
 type Config struct {
 	// Entries is the SQ size (rounded up to a power of two; CQ is twice that). Default 256.
 	Entries uint32
+	// FixedFiles is the size of the ring's registered-file table (RegisterFile).
+	// Default 256; a kernel that refuses the table just leaves RegisterFile failing.
+	FixedFiles uint32
 	// OwnReaper runs a goroutine that waits on the ring's eventfd through Go's netpoller
 	// and reaps. Leave it off when a reactor loop watches EventFd and calls Reap.
 	OwnReaper bool
@@ -99,6 +102,9 @@ type Engine struct {
 	deferFn      func() error
 	closed       bool
 
+	fileFree []uint32   // free registered-file slots, guarded by mu
+	regMu    sync.Mutex // serialises Ring.UpdateFile, which reuses one argument buffer
+
 	reapMu   sync.Mutex
 	released bool // guarded by reapMu: the rings are unmapped
 	cqeBuf   []CQE
@@ -106,6 +112,8 @@ type Engine struct {
 
 	efdFile    *os.File
 	reaperDone chan struct{}
+
+	regDead bool // guarded by regMu: the ring fd is closed
 
 	relOnce sync.Once
 	relErr  error
@@ -151,6 +159,14 @@ func New(cfg Config) (*Engine, error) {
 		maxUser:     int(ring.CQEntries()) / 2,
 		cqeBuf:      make([]CQE, ring.CQEntries()),
 		deferFn:     cfg.Defer,
+	}
+	if cfg.FixedFiles == 0 {
+		cfg.FixedFiles = 256
+	}
+	if ring.RegisterSparseFiles(cfg.FixedFiles) == nil {
+		for i := cfg.FixedFiles; i > 0; i-- {
+			e.fileFree = append(e.fileFree, i-1)
+		}
 	}
 	if cfg.OwnReaper {
 		// A non-blocking fd handed to os.NewFile joins Go's netpoller, so the reaper
@@ -279,17 +295,27 @@ func (e *Engine) flush(inReaper bool) { e.flushN(inReaper, false) }
 // reads are done inside the syscall, so a big batch would hold every completion back
 // until its last read; chunks let waiters resume, and submit more, while the rest of the
 // batch is still being read.
-const flushChunk = 16
+const flushChunk = 32
 
 func (e *Engine) flushN(inReaper, reapEach bool) {
 	// Muting happens while this goroutine owns the flush, which also keeps release from
 	// unmapping the rings under it; unmuting happens in endFlushLocked, before that
 	// ownership is given up.
 	muted := reapEach && e.ring.SetEventfdEnabled(false)
+	yielded := false
 	for {
 		e.mu.Lock()
 		e.movePendingLocked()
 		n := e.ring.Publish()
+		if n == 0 && reapEach && !yielded {
+			// Before giving the flush up, let the goroutines its completions woke run
+			// on this P (they wait in its run queue): they usually submit again at once,
+			// and their SQEs then ride in this flush instead of waking the flusher anew.
+			e.mu.Unlock()
+			yielded = true
+			runtime.Gosched()
+			continue
+		}
 		if n == 0 {
 			e.endFlushLocked(muted)
 			e.mu.Unlock()
@@ -306,6 +332,7 @@ func (e *Engine) flushN(inReaper, reapEach bool) {
 			e.submitted.Add(uint64(got))
 			if reapEach {
 				e.tryReap()
+				yielded = false
 			}
 		case err == unix.EAGAIN || err == unix.EBUSY:
 			// The kernel is short of request memory or holds overflowed CQEs: make
@@ -449,6 +476,63 @@ func (e *Engine) Write(fd int, buf []byte, off int64, c Completion) (Ticket, err
 		buf = buf[:MaxIO]
 	}
 	return e.submit(&SQE{Opcode: OpWrite, Fd: int32(fd), Off: uint64(off), Addr: bufAddr(buf), Len: uint32(len(buf))}, buf, nil, c)
+}
+
+// RegisterFile puts fd in a free slot of the ring's registered-file table and returns the
+// slot, for ReadFixed and WriteFixed; false when the table is full or unsupported. The
+// ring holds its own reference to the file until UnregisterFile.
+func (e *Engine) RegisterFile(fd int) (int, bool) {
+	e.mu.Lock()
+	n := len(e.fileFree)
+	if n == 0 || e.closed || e.dead {
+		e.mu.Unlock()
+		return -1, false
+	}
+	slot := e.fileFree[n-1]
+	e.fileFree = e.fileFree[:n-1]
+	e.mu.Unlock()
+	e.regMu.Lock()
+	err := errors.New("released")
+	if !e.regDead {
+		err = e.ring.UpdateFile(slot, int32(fd))
+	}
+	e.regMu.Unlock()
+	if err != nil {
+		e.mu.Lock()
+		e.fileFree = append(e.fileFree, slot)
+		e.mu.Unlock()
+		return -1, false
+	}
+	return int(slot), true
+}
+
+// UnregisterFile empties a slot from RegisterFile. Operations already submitted through
+// it keep their file; later ones must not name the slot.
+func (e *Engine) UnregisterFile(slot int) {
+	e.regMu.Lock()
+	if !e.regDead {
+		e.ring.UpdateFile(uint32(slot), -1)
+	}
+	e.regMu.Unlock()
+	e.mu.Lock()
+	e.fileFree = append(e.fileFree, uint32(slot))
+	e.mu.Unlock()
+}
+
+// ReadFixed is Read through a registered-file slot.
+func (e *Engine) ReadFixed(slot int, buf []byte, off int64, c Completion) (Ticket, error) {
+	if len(buf) > MaxIO {
+		buf = buf[:MaxIO]
+	}
+	return e.submit(&SQE{Opcode: OpRead, Flags: sqeFixedFile, Fd: int32(slot), Off: uint64(off), Addr: bufAddr(buf), Len: uint32(len(buf))}, buf, nil, c)
+}
+
+// WriteFixed is Write through a registered-file slot.
+func (e *Engine) WriteFixed(slot int, buf []byte, off int64, c Completion) (Ticket, error) {
+	if len(buf) > MaxIO {
+		buf = buf[:MaxIO]
+	}
+	return e.submit(&SQE{Opcode: OpWrite, Flags: sqeFixedFile, Fd: int32(slot), Off: uint64(off), Addr: bufAddr(buf), Len: uint32(len(buf))}, buf, nil, c)
 }
 
 // Fsync flushes fd (flags: FsyncDatasync or 0).
@@ -719,6 +803,9 @@ func (e *Engine) release() error {
 			e.efdFile.Close()
 			<-e.reaperDone
 		}
+		e.regMu.Lock()
+		e.regDead = true
+		e.regMu.Unlock()
 		e.reapMu.Lock()
 		defer e.reapMu.Unlock()
 		e.ring.UnregisterEventfd()

@@ -529,3 +529,53 @@ func TestLateFlushAfterClose(t *testing.T) {
 		t.Fatalf("cancel after close: %v", err)
 	}
 }
+
+// TestRegisteredFiles: a registered slot reads and writes like the fd; an emptied slot
+// and a slot number out of range fail with EBADF (bad input), and slots are reused.
+func TestRegisteredFiles(t *testing.T) {
+	e := newEngine(t, Config{Entries: 8, OwnReaper: true, FixedFiles: 2})
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	slot, ok := e.RegisterFile(fd)
+	if !ok {
+		t.Skip("kernel refused a registered-file table")
+	}
+	data := []byte("registered files skip the fd lookup")
+	c := newC()
+	e.WriteFixed(slot, data, 0, c)
+	if n := c.wait(t); int(n) != len(data) {
+		t.Fatalf("write fixed = %d", n)
+	}
+	buf := make([]byte, 64)
+	c = newC()
+	e.ReadFixed(slot, buf, 0, c)
+	if n := c.wait(t); int(n) != len(data) || !bytes.Equal(buf[:n], data) {
+		t.Fatalf("read fixed = %d %q", n, buf[:max(n, 0)])
+	}
+	s2, ok := e.RegisterFile(fd)
+	if !ok || s2 == slot {
+		t.Fatalf("second slot = %d %v", s2, ok)
+	}
+	if _, ok := e.RegisterFile(fd); ok {
+		t.Error("a table of 2 gave a third slot")
+	}
+	e.UnregisterFile(slot)
+	c = newC()
+	e.ReadFixed(slot, buf, 0, c)
+	if r := c.wait(t); !errors.Is(errnoOf(r), unix.EBADF) {
+		t.Errorf("read through an emptied slot: %v", errnoOf(r))
+	}
+	c = newC()
+	e.ReadFixed(1000, buf, 0, c)
+	if r := c.wait(t); !errors.Is(errnoOf(r), unix.EBADF) {
+		t.Errorf("read through slot 1000: %v", errnoOf(r))
+	}
+	if s3, ok := e.RegisterFile(fd); !ok || s3 != slot {
+		t.Errorf("freed slot not reused: %d %v", s3, ok)
+	}
+	e.UnregisterFile(s2)
+}

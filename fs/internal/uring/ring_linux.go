@@ -33,6 +33,9 @@ type Ring struct {
 	cqes           []CQE
 
 	ops [256]bool // opcodes the kernel reports as supported (IORING_REGISTER_PROBE)
+
+	upd   filesUpdate // UpdateFile's argument, kept off the stack
+	updFd int32
 }
 
 // ErrUnavailable wraps the reason io_uring cannot be used on this system.
@@ -58,9 +61,11 @@ func DisabledBySysctl() int {
 
 // NewRing sets up a ring with at least entries SQEs (rounded up to a power of two and
 // clamped by the kernel) and twice as many CQEs.
-func NewRing(entries uint32) (*Ring, error) {
+func NewRing(entries uint32) (*Ring, error) { return newRing(entries, 0) }
+
+func newRing(entries, extra uint32) (*Ring, error) {
 	var p params
-	p.flags = setupClamp | setupSubmitAll
+	p.flags = setupClamp | setupSubmitAll | extra
 	fd, err := ioUringSetup(entries, &p)
 	if err == unix.EINVAL {
 		// IORING_SETUP_SUBMIT_ALL is 5.18+; without it a bad SQE stops the batch early,
@@ -263,6 +268,35 @@ func (r *Ring) SetEventfdEnabled(on bool) bool {
 			return true
 		}
 	}
+}
+
+// RegisterSparseFiles gives the ring a table of n empty fixed-file slots. SQEs that name a
+// slot (IOSQE_FIXED_FILE) skip the per-operation lookup and reference count of the fd,
+// an atomic on the file that every core reading the same file would otherwise bounce.
+func (r *Ring) RegisterSparseFiles(n uint32) error {
+	reg := rsrcRegister{nr: n, flags: rsrcRegisterSparse}
+	err := ioUringRegister(r.fd, registerFiles2, unsafe.Pointer(&reg), uint32(unsafe.Sizeof(reg)))
+	if err == nil {
+		return nil
+	}
+	// Before 5.19 there is no sparse flag, but a table of -1 entries means the same.
+	fds := make([]int32, n)
+	for i := range fds {
+		fds[i] = -1
+	}
+	return ioUringRegister(r.fd, registerFiles, unsafe.Pointer(&fds[0]), n)
+}
+
+// UpdateFile puts fd into fixed-file slot idx (fd -1 empties it). Operations already
+// submitted keep the file they resolved, so emptying a slot never pulls a file from under
+// them.
+func (r *Ring) UpdateFile(idx uint32, fd int32) error {
+	// The kernel follows a pointer stored as an integer, which Go does not track: both
+	// objects are fields of the Ring, a heap object that Go never moves. Not safe for
+	// concurrent use, like the rest of Ring.
+	r.updFd = fd
+	r.upd = filesUpdate{offset: idx, fds: uint64(uintptr(unsafe.Pointer(&r.updFd)))}
+	return ioUringRegister(r.fd, registerFilesUpdate, unsafe.Pointer(&r.upd), 1)
 }
 
 // RegisterEventfd makes the kernel signal efd whenever it posts a CQE.

@@ -37,9 +37,16 @@ const (
 	offCQRing = 0x8000000
 	offSQEs   = 0x10000000
 
-	registerEventfd   = 4
-	unregisterEventfd = 5
-	registerProbe     = 8
+	registerFiles       = 2
+	registerFilesUpdate = 6
+	registerEventfd     = 4
+	unregisterEventfd   = 5
+	registerProbe       = 8
+	registerFiles2      = 13
+
+	rsrcRegisterSparse = 1 << 0
+
+	sqeFixedFile = 1 << 0
 
 	probeOpSupported = 1 << 0
 
@@ -96,6 +103,22 @@ type params struct {
 	cqOff        cqRingOffsets
 }
 
+// rsrcRegister is struct io_uring_rsrc_register (IORING_REGISTER_FILES2).
+type rsrcRegister struct {
+	nr    uint32
+	flags uint32
+	resv2 uint64
+	data  uint64
+	tags  uint64
+}
+
+// filesUpdate is struct io_uring_files_update.
+type filesUpdate struct {
+	offset uint32
+	resv   uint32
+	fds    uint64
+}
+
 type getEventsArg struct {
 	sigmask   uint64
 	sigmaskSz uint32
@@ -126,6 +149,10 @@ var (
 	_ [unsafe.Sizeof(CQE{}) - 16]byte
 	_ [120 - unsafe.Sizeof(params{})]byte
 	_ [unsafe.Sizeof(params{}) - 120]byte
+	_ [32 - unsafe.Sizeof(rsrcRegister{})]byte
+	_ [unsafe.Sizeof(rsrcRegister{}) - 32]byte
+	_ [16 - unsafe.Sizeof(filesUpdate{})]byte
+	_ [unsafe.Sizeof(filesUpdate{}) - 16]byte
 	_ [24 - unsafe.Sizeof(getEventsArg{})]byte
 	_ [unsafe.Sizeof(getEventsArg{}) - 24]byte
 )
