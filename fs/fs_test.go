@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -475,4 +476,82 @@ func TestAppend(t *testing.T) {
 			t.Fatalf("%q %v", got, err)
 		}
 	})
+}
+
+// FS.Close with reads running: when Close returns every future has completed, each
+// with its full result or ErrClosed (an operation that had not started); none saw its
+// file closed under it.
+func TestCloseWaitsForRunningOperations(t *testing.T) {
+	const N, bs = 64, 128 << 10
+	data := make([]byte, 32<<20)
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { closeWhileRunning(t, b.opts, data, N, bs) })
+	}
+}
+
+func closeWhileRunning(t *testing.T, opts []fs.Option, data []byte, N, bs int) {
+	{
+		rt := newRuntime(t)
+		fsys, err := fs.New(rt, opts...)
+		if errors.Is(err, fs.ErrUnavailable) {
+			t.Skip(err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "f")
+		if _, err := join(t, fsys.WriteFile(path, data, 0o600)); err != nil {
+			t.Fatal(err)
+		}
+		f, err := join(t, fsys.Open(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// One read of the whole file, handed to the backend before a small read that
+		// completes: it is under way (milliseconds of copying) when Close is called.
+		whole := make([]byte, len(data))
+		wf := f.ReadAt(whole, 0)
+		if n, err := join(t, f.ReadAt(make([]byte, 16), 0)); n != 16 || err != nil {
+			t.Fatal(n, err)
+		}
+		futs := make([]*task.Future[int], N)
+		bufs := make([][]byte, N)
+		for i := range N {
+			bufs[i] = make([]byte, bs)
+			futs[i] = f.ReadAt(bufs[i], int64(i*bs%(len(data)-bs)))
+		}
+		if err := fsys.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !wf.IsDone() {
+			t.Fatal("the whole-file read is still running after FS.Close")
+		}
+		if n, err := wf.Join(); err == nil && (n != len(data) || !bytes.Equal(whole, data)) {
+			t.Fatalf("whole-file read: %d bytes, equal=%v", n, bytes.Equal(whole, data))
+		} else if err != nil && !errors.Is(err, fs.ErrClosed) && !errors.Is(err, syscall.ECANCELED) {
+			t.Fatalf("whole-file read: %v", err)
+		}
+		full := 0
+		for i, fu := range futs {
+			if !fu.IsDone() {
+				t.Fatalf("read %d still running after FS.Close", i)
+			}
+			n, err := fu.Join()
+			switch {
+			case err == nil && n == bs:
+				off := i * bs % (len(data) - bs)
+				if !bytes.Equal(bufs[i], data[off:off+bs]) {
+					t.Fatalf("read %d: wrong bytes", i)
+				}
+				full++
+			case errors.Is(err, fs.ErrClosed) || errors.Is(err, syscall.ECANCELED):
+			default:
+				t.Fatalf("read %d: %d %v", i, n, err)
+			}
+		}
+		t.Logf("%d of %d reads ran before Close", full, N)
+	}
 }

@@ -2,20 +2,65 @@ package fs
 
 import (
 	"os"
+	"sync"
 
 	"github.com/weftrt/weft/task"
 )
 
 // poolDriver runs each operation as one blocking call on the scheduler's bounded
 // blocking pool: portable, and what runs where io_uring cannot.
-type poolDriver struct{ ex task.Executor }
+//
+// A blocking call cannot be taken back once it runs, so FS.Close waits for the running
+// ones (shutdown) before any file is closed: a read never has its fd closed, or its
+// buffer handed back, under it. Calls still queued when shutdown begins fail with
+// ErrClosed instead of running, like the operations io_uring cancels.
+type poolDriver struct {
+	ex task.Executor
+
+	mu      sync.Mutex
+	running int           // calls handed to the pool and not yet returned
+	closed  bool          // shutdown began: calls that have not started fail
+	idle    chan struct{} // closed when running drops to 0 after shutdown began
+}
 
 func newPoolDriver(ex task.Executor) *poolDriver { return &poolDriver{ex: ex} }
 
+// blocking runs fn on the pool, or fail(ErrClosed) when the FS or the pool is closing.
+// fail must not block: it runs on the caller or on a pool goroutine.
 func (d *poolDriver) blocking(fn func(), fail func(error)) {
-	if err := d.ex.Scheduler().Blocking(fn); err != nil {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		fail(ErrClosed)
+		return
+	}
+	d.running++
+	d.mu.Unlock()
+	err := d.ex.Scheduler().Blocking(func() {
+		d.mu.Lock()
+		closed := d.closed
+		d.mu.Unlock()
+		if closed {
+			fail(ErrClosed)
+		} else {
+			fn()
+		}
+		d.done()
+	})
+	if err != nil {
+		d.done()
 		fail(ErrClosed)
 	}
+}
+
+func (d *poolDriver) done() {
+	d.mu.Lock()
+	d.running--
+	if d.running == 0 && d.idle != nil {
+		close(d.idle)
+		d.idle = nil
+	}
+	d.mu.Unlock()
 }
 
 func (d *poolDriver) open(fsys *FS, name string, flag int, perm uint32, fut *task.Future[*File]) {
@@ -95,8 +140,23 @@ func (d *poolDriver) closeFile(f *File, fut *task.Future[struct{}]) {
 	})
 }
 
-// The blocking pool belongs to the scheduler, which waits for its work when it closes.
-func (d *poolDriver) shutdown()      {}
+// shutdown refuses new calls and waits for the running ones. Calls on regular files
+// always return; queued calls see closed and fail at once.
+func (d *poolDriver) shutdown() {
+	d.mu.Lock()
+	d.closed = true
+	if d.running == 0 {
+		d.mu.Unlock()
+		return
+	}
+	if d.idle == nil {
+		d.idle = make(chan struct{})
+	}
+	idle := d.idle
+	d.mu.Unlock()
+	<-idle
+}
+
 func (d *poolDriver) release() error { return nil }
 
 func permExtra(perm uint32) os.FileMode {
