@@ -197,6 +197,11 @@ done
   echo "pipe = $DEPTH requests per write; idle = $IDLE_CONNS keep-alive connections, one request each; medians of $RUNS run(s)"
   # Other work on the machine skews req/s and p99 most; CPU/req and B/conn least.
   echo "load average at start: $LOAD0; at end: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"
+  # The servers are built from the working tree, which may hold uncommitted work.
+  if rev=$(git -C .. rev-parse --short HEAD 2>/dev/null); then
+    [ -z "$(git -C .. status --porcelain -- . 2>/dev/null | grep -v ' bench/')" ] || rev="$rev + uncommitted changes"
+    echo "built from weft $rev; $(go version | cut -d' ' -f3)"
+  fi
   echo
   bin/report -dir "$OUT" -subject "$SUBJECT" -order "$(tr ' ' , <<<"$SUBJECT ${servers[*]}")"
 } | tee "$OUT/table.txt"
