@@ -69,6 +69,8 @@ type rwOp struct {
 
 	eng       ringEngine // the ring an io_uring op runs on (nil on the pool)
 	slot      int32      // its registered-file slot in eng, or -1: the plain fd
+	pd        *poolDriver
+	poolRun   func() // op.runOnPool, made once per pooled op and kept across reuse
 	ctx       context.Context
 	stop      func() bool // unregisters the context.AfterFunc that cancels
 	ticket    atomic.Uint64
@@ -219,7 +221,9 @@ func (op *rwOp) finish(err error) {
 	err = f.pathErr(opName, err)
 	reuse := op.ctx == nil // a context.AfterFunc may still hold op
 	if reuse {
+		run := op.poolRun
 		*op = rwOp{}
+		op.poolRun = run
 		opPool.Put(op)
 	}
 	if kind.seq() {

@@ -28,19 +28,12 @@ func newPoolDriver(ex task.Executor) *poolDriver { return &poolDriver{ex: ex} }
 // blocking runs fn on the pool, or fail(ErrClosed) when the FS or the pool is closing.
 // fail must not block: it runs on the caller or on a pool goroutine.
 func (d *poolDriver) blocking(fn func(), fail func(error)) {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
+	if !d.enter() {
 		fail(ErrClosed)
 		return
 	}
-	d.running++
-	d.mu.Unlock()
 	err := d.ex.Scheduler().Blocking(func() {
-		d.mu.Lock()
-		closed := d.closed
-		d.mu.Unlock()
-		if closed {
+		if d.isClosed() {
 			fail(ErrClosed)
 		} else {
 			fn()
@@ -51,6 +44,23 @@ func (d *poolDriver) blocking(fn func(), fail func(error)) {
 		d.done()
 		fail(ErrClosed)
 	}
+}
+
+// enter counts a call about to be handed to the pool, unless shutdown began.
+func (d *poolDriver) enter() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return false
+	}
+	d.running++
+	return true
+}
+
+func (d *poolDriver) isClosed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
 }
 
 func (d *poolDriver) done() {
@@ -80,28 +90,49 @@ func (d *poolDriver) open(fsys *FS, name string, flag int, perm uint32, fut *tas
 	}, func(err error) { fut.Complete(nil, &os.PathError{Op: "open", Path: name, Err: err}) })
 }
 
+// rw hands the pool a method value cached in the (pooled) op, so a read or write costs
+// no closure allocation.
 func (d *poolDriver) rw(op *rwOp) {
-	d.blocking(func() {
-		if op.ctx != nil {
-			if err := op.ctx.Err(); err != nil {
-				op.cancelled.Store(true)
-				op.finish(err)
-				return
-			}
+	if !d.enter() {
+		op.finish(ErrClosed)
+		return
+	}
+	op.pd = d
+	if op.poolRun == nil {
+		op.poolRun = op.runOnPool
+	}
+	if err := d.ex.Scheduler().Blocking(op.poolRun); err != nil {
+		d.done()
+		op.finish(ErrClosed)
+	}
+}
+
+func (op *rwOp) runOnPool() {
+	d := op.pd // op may be recycled by finish
+	defer d.done()
+	if d.isClosed() {
+		op.finish(ErrClosed)
+		return
+	}
+	if op.ctx != nil {
+		if err := op.ctx.Err(); err != nil {
+			op.cancelled.Store(true)
+			op.finish(err)
+			return
 		}
-		var n int
-		var err error
-		switch {
-		case op.kind == kWrite && op.f.appendMode:
-			n, err = op.f.osf.Write(op.p) // WriteAt refuses O_APPEND files
-		case op.kind.write():
-			n, err = op.f.osf.WriteAt(op.p, op.off)
-		default:
-			n, err = op.f.osf.ReadAt(op.p, op.off)
-		}
-		op.done = n
-		op.finish(err)
-	}, func(err error) { op.finish(err) })
+	}
+	var n int
+	var err error
+	switch {
+	case op.kind == kWrite && op.f.appendMode:
+		n, err = op.f.osf.Write(op.p) // WriteAt refuses O_APPEND files
+	case op.kind.write():
+		n, err = op.f.osf.WriteAt(op.p, op.off)
+	default:
+		n, err = op.f.osf.ReadAt(op.p, op.off)
+	}
+	op.done = n
+	op.finish(err)
 }
 
 func (d *poolDriver) sync(f *File, fut *task.Future[struct{}]) {
