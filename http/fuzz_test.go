@@ -102,7 +102,14 @@ func FuzzParseRequest(f *testing.F) {
 			// The reactor offers the kept bytes again, possibly moved.
 			second := append(bytes.Clone(first), data[k:]...)
 			n2, err2 = p2.Parse(second, &r2)
-			if got := snapshot(&r2, n2, err2); got != whole {
+			got := snapshot(&r2, n2, err2)
+			if err2 != nil && err2 == whole.err {
+				// Same verdict. The Request's contents after an error, or
+				// while the body is still awaited, are unspecified: only
+				// the call that completes the header section fills it.
+				continue
+			}
+			if got != whole {
 				t.Fatalf("split %d: %+v, whole %+v", k, got, whole)
 			}
 		}

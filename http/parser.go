@@ -15,11 +15,13 @@ import (
 type Parser struct {
 	lim Limits
 
-	start    int  // leading empty lines skipped (RFC 9112 2.2)
-	scanned  int  // bytes already searched for the end of the request line / header section
-	lineEnd  int  // offset of the CR ending the request line; 0 while unknown
-	methodOK bool // the method and its SP have been seen (early garbage check done)
-	hdrEnd   int  // offset just past the empty line; 0 while unknown
+	start    int   // leading empty lines skipped (RFC 9112 2.2)
+	scanned  int   // bytes already searched for the end of the request line / header section
+	lineEnd  int   // offset of the CR ending the request line; 0 while unknown
+	methodOK bool  // the method and its SP have been seen (early garbage check done)
+	hdrEnd   int   // offset just past the empty line; 0 while unknown
+	clen     int64 // framing of the pending body, once hdrEnd is known
+	chunked  bool
 	chunk    ChunkedDecoder
 }
 
@@ -36,6 +38,7 @@ func (p *Parser) Limits() Limits { return p.lim }
 // Reset forgets a partly parsed request.
 func (p *Parser) Reset() {
 	p.start, p.scanned, p.lineEnd, p.hdrEnd, p.methodOK = 0, 0, 0, 0, false
+	p.clen, p.chunked = 0, false
 	p.chunk = ChunkedDecoder{
 		MaxBodyBytes:    p.lim.MaxBodyBytes,
 		MaxTrailerBytes: p.lim.MaxHeaderBytes,
@@ -44,8 +47,10 @@ func (p *Parser) Reset() {
 }
 
 // HeaderDone reports that the pending request's header section is complete
-// and only its body is missing; the Request filled by the last Parse is then
-// valid (for instance to answer Expect: 100-continue).
+// and only its body is missing. The Parse call that completed the header
+// section filled the Request (for instance to answer Expect: 100-continue);
+// later calls that still need more leave it empty, and the one that
+// completes the body fills it whole.
 func (p *Parser) HeaderDone() bool { return p.hdrEnd > 0 }
 
 // Pending reports that a request has begun but is not complete.
@@ -72,18 +77,23 @@ func (p *Parser) Parse(in []byte, r *Request) (int, error) {
 
 func (p *Parser) parse(in []byte, r *Request) (int, error) {
 	r.reset()
+	headed := false
 	if p.hdrEnd == 0 {
 		if err := p.scanHead(in); err != nil {
 			return 0, err
 		}
+		if err := p.parseHead(in, r); err != nil {
+			return 0, err
+		}
+		p.clen, p.chunked, headed = r.ContentLength, r.Chunked, true
 	}
-	if err := p.parseHead(in, r); err != nil {
-		return 0, err
-	}
+	// While a body trickles in, the header section is not parsed again on
+	// every call (a slow body would make the server re-read up to
+	// MaxHeaderBytes per byte received): only once the body is complete.
 	body := in[p.hdrEnd:]
 	n := p.hdrEnd
 	switch {
-	case r.Chunked:
+	case p.chunked:
 		done, err := p.chunk.Decode(body, &r.trailers)
 		if err != nil {
 			return 0, err
@@ -91,14 +101,22 @@ func (p *Parser) parse(in []byte, r *Request) (int, error) {
 		if !done {
 			return 0, ErrNeedMore
 		}
-		r.Body = body[:p.chunk.out:p.chunk.out]
 		n += p.chunk.pos
-	case r.ContentLength > 0:
-		if int64(len(body)) < r.ContentLength {
+	case p.clen > 0:
+		if int64(len(body)) < p.clen {
 			return 0, ErrNeedMore
 		}
-		r.Body = body[:r.ContentLength:r.ContentLength]
-		n += int(r.ContentLength)
+		n += int(p.clen)
+	}
+	if !headed {
+		if err := p.parseHead(in, r); err != nil {
+			return 0, err
+		}
+	}
+	if p.chunked {
+		r.Body = body[:p.chunk.out:p.chunk.out]
+	} else if p.clen > 0 {
+		r.Body = body[:p.clen:p.clen]
 	}
 	p.Reset()
 	return n, nil
