@@ -14,10 +14,17 @@
 // a reactor (a bare *scheduler.Scheduler as executor, or WithoutReactor) each ring has a
 // reaper goroutine parked on the same eventfd in Go's netpoller.
 //
+// A file that has seen a few reads or writes is registered with every ring (a fixed
+// file): its later operations skip the kernel's per-operation fd lookup and reference
+// count, an atomic on the file that cores reading one file at once would otherwise pass
+// back and forth. File.Close empties the slots before the fd is closed.
+//
 // Where io_uring cannot be used (not Linux, ENOSYS, EPERM, kernel.io_uring_disabled set,
 // opcodes missing) the same API runs on the scheduler's bounded blocking pool
 // (scheduler.Blocking, the pool task.SpawnBlocking uses, with os.File). WithBackend
-// forces either one.
+// forces either one. A blocking call cannot be withdrawn once it runs, so on the pool
+// FS.Close waits for the running ones before it closes any file, and calls that have not
+// started fail with ErrClosed.
 //
 // # Buffers
 //
