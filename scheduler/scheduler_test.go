@@ -251,3 +251,28 @@ func TestCloseLetsRunningTasksSpawn(t *testing.T) {
 		t.Fatal("work spawned during the drain did not run")
 	}
 }
+
+// Close called from one of the pool's own tasks only begins the shutdown; a
+// second Close from outside then waits for the drain.
+func TestCloseFromOwnTask(t *testing.T) {
+	s := New(Workers(2))
+	returned := make(chan struct{})
+	var after atomic.Bool
+	s.Go(func() {
+		s.Close() // must not wait for itself
+		close(returned)
+		after.Store(true)
+	})
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close from a task blocked")
+	}
+	s.Close()
+	if !after.Load() {
+		t.Fatal("task did not finish before Close returned")
+	}
+	if err := s.TryGo(func() {}); !errors.Is(err, ErrClosed) {
+		t.Fatal("spawn after Close accepted")
+	}
+}
