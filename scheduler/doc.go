@@ -15,8 +15,8 @@
 // The LIFO slot is not stealable (as in tokio): a task that keeps its worker
 // for long, computing or blocking its goroutine without going through Join,
 // Await or Block, delays whatever was woken into its slot. Long computations
-// should yield by spawning their continuation; blocking calls belong in Block
-// or on the blocking pool.
+// should call Yield now and then; blocking calls belong in Block or on the
+// blocking pool.
 //
 // # Idle workers
 //

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -305,6 +306,10 @@ func (sp *Suspension) Wait() {
 	if sp.fired.Load() != 0 && sp.t.Claim() {
 		return // resumed before we parked: nothing to hand over
 	}
+	sp.wait()
+}
+
+func (sp *Suspension) wait() {
 	s, m := sp.s, sp.m
 	w := m.w
 	s.resetSpinning(w) // (never set while running a task; cheap insurance)
@@ -377,6 +382,23 @@ func (r *resumeTask) RunTask() {
 	w.m.w = nil
 	w.owner.Store(0)
 	sp.m.assign <- w
+}
+
+// Yield lets queued work run before the calling task goes on: a long
+// computation calls it now and then so that it does not hold its worker (and
+// whatever sits in the worker's LIFO slot) for its whole length. The caller
+// suspends and is resumed through the global queue, behind what is queued
+// there and after what is queued on its worker. Outside the pool it is
+// runtime.Gosched.
+func Yield() {
+	sp := Suspend()
+	if sp.m == nil {
+		runtime.Gosched()
+		return
+	}
+	sp.fired.Store(1) // the resume task is queued here, not by Resume
+	_ = sp.s.inject(&sp.t, true)
+	sp.wait()
 }
 
 // Block runs wait, which may block the calling goroutine, without pinning a

@@ -276,3 +276,33 @@ func TestCloseFromOwnTask(t *testing.T) {
 		t.Fatal("spawn after Close accepted")
 	}
 }
+
+// A task that polls in a loop, yielding, lets a task queued behind it run
+// even at one worker.
+func TestYield(t *testing.T) {
+	s := New(Workers(1))
+	defer s.Close()
+	var flag atomic.Bool
+	done := make(chan int, 1)
+	s.Go(func() {
+		n := 0
+		for !flag.Load() {
+			Yield()
+			n++
+		}
+		if Current() != s {
+			n = -1
+		}
+		done <- n
+	})
+	s.Go(func() { flag.Store(true) })
+	select {
+	case n := <-done:
+		if n < 1 {
+			t.Fatalf("yielded %d times", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Yield did not let the other task run")
+	}
+	Yield() // outside the pool: just Gosched
+}
