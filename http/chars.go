@@ -5,7 +5,7 @@ package http
 var (
 	tchar      [256]bool // RFC 9110 token
 	valueChar  [256]bool // field-vchar, SP, HTAB (RFC 9110 5.5)
-	targetChar [256]bool // RFC 3986 pchar, "/", "?", plus "[" "]" for IP literals
+	targetChar [256]bool // visible ASCII but "#": see init
 	hostChar   [256]bool // RFC 3986 authority (no userinfo)
 	qdtext     [256]bool // RFC 9110 5.6.4
 	hexVal     [256]int8
@@ -19,7 +19,13 @@ func init() {
 		valueChar[c] = b == '\t' || b == ' ' || (0x21 <= b && b <= 0x7e) || b >= 0x80
 		unreserved := alnum || containsByte("-._~", b)
 		subDelims := containsByte("!$&'()*+,;=", b)
-		targetChar[c] = unreserved || subDelims || containsByte(":@/?%[]", b)
+		// The request-target is checked for what can hurt: controls,
+		// spaces, non-ASCII and a fragment are refused, '%' must start a
+		// valid escape. The other visible characters RFC 3986 wants
+		// escaped ({ } | ^ ` \ " < >) are accepted, as nginx and net/http
+		// do: browsers send several of them raw in queries, and they
+		// cannot change how the request is framed.
+		targetChar[c] = 0x21 <= b && b <= 0x7e && b != '#'
 		hostChar[c] = unreserved || subDelims || containsByte(":%[]", b)
 		qdtext[c] = b == '\t' || b == ' ' || b == 0x21 || (0x23 <= b && b <= 0x5b) || (0x5d <= b && b <= 0x7e) || b >= 0x80
 		hexVal[c] = -1

@@ -393,3 +393,11 @@ func TestSkipValueChars(t *testing.T) {
 		}
 	}
 }
+
+// Visible characters RFC 3986 wants escaped but browsers send raw are accepted.
+func TestParseLenientTargetChars(t *testing.T) {
+	r, _, err := parseAll(t, "GET /a{b}|c^d`e?q=\"x\"<y>\\z HTTP/1.1\r\nHost: a\r\n\r\n", Limits{})
+	if err != nil || string(r.Path) != "/a{b}|c^d`e" || string(r.Query) != "q=\"x\"<y>\\z" {
+		t.Fatalf("err %v path %q query %q", err, r.Path, r.Query)
+	}
+}
