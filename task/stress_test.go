@@ -12,7 +12,8 @@ import (
 
 // A random mix of everything a task can do while waiting: inline joins,
 // joins of stolen or running tasks, waits on futures completed by other
-// tasks and by plain goroutines, Block, Then continuations, channel servers.
+// tasks and by plain goroutines, Block, Then continuations, channel servers,
+// Yield.
 // Every path must finish, at every worker count, with nothing lost.
 func TestStressMixedWaits(t *testing.T) {
 	for _, workers := range []int{1, 2, 3} {
@@ -33,7 +34,7 @@ func TestStressMixedWaits(t *testing.T) {
 			if depth == 0 {
 				return 1
 			}
-			switch r.IntN(6) {
+			switch r.IntN(7) {
 			case 0: // fork-join
 				seed := r.Uint64()
 				h := Spawn(s, func(context.Context) (int, error) {
@@ -65,8 +66,11 @@ func TestStressMixedWaits(t *testing.T) {
 				f.Complete(1, nil)
 				v, _ := done.Recv().Join()
 				return v + body(depth-1, r)
-			default: // message to a server
+			case 5: // message to a server
 				_ = srvCh.Send(1)
+				return 1 + body(depth-1, r)
+			default: // let others run
+				scheduler.Yield()
 				return 1 + body(depth-1, r)
 			}
 		}
