@@ -549,3 +549,27 @@ func TestServerConnectionCloseAndServerName(t *testing.T) {
 		t.Fatalf("connection open after Connection: close: %v", err)
 	}
 }
+
+// A handler on the loop can stream: Flush sends what it has, chunked, in
+// order with the pipelined responses around it.
+func TestServerInlineFlush(t *testing.T) {
+	h := NonBlocking(HandlerFunc(func(w *ResponseWriter, r *Request) {
+		if string(r.Path) != "/stream" {
+			echo(w, r)
+			return
+		}
+		for i := 0; i < 3; i++ {
+			fmt.Fprintf(w, "part%d;", i)
+			if err := w.Flush(); err != nil {
+				t.Error(err)
+			}
+		}
+	}))
+	addr := serve(t, &Server{Handler: h})
+	c := dial(t, addr)
+	c.Write([]byte("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"))
+	got := readResponses(t, bufio.NewReader(c), 3, "GET")
+	if got[0] != "200 GET /a" || got[1] != "200 part0;part1;part2;" || got[2] != "200 GET /b" {
+		t.Fatalf("got %q", got)
+	}
+}
