@@ -330,8 +330,14 @@ func (e *Engine) flushN(inReaper, reapEach bool) {
 		switch {
 		case err == nil:
 			e.submitted.Add(uint64(got))
-			if reapEach {
-				e.tryReap()
+			if reapEach && e.tryReap() > 0 {
+				// The waiters just woken sit in this P's run queue (runnext) and would
+				// wait there for the whole next io_uring_enter: yield, so that they
+				// run now and this flusher, back in the global queue, is taken by the
+				// idle P their wake-up started. Consumers and the kernel then overlap.
+				runtime.Gosched()
+				yielded = true
+			} else if reapEach {
 				yielded = false
 			}
 		case err == unix.EAGAIN || err == unix.EBUSY:
