@@ -24,7 +24,7 @@ import (
 //
 // Submissions are batched: the first operation queued on an idle ring wakes the ring's
 // flusher goroutine, and everything queued before it runs goes in the same
-// io_uring_enter (in chunks of 16, reaping between them, so waiters resume early). The
+// io_uring_enter (in chunks of 32, reaping between them, so waiters resume early). The
 // flusher reaps what completed inside the syscall (page-cache hits) at once, with the
 // ring's eventfd muted, so such reads cost no further wake-up. Operations the kernel
 // finishes later (cold reads on io-wq, pipes) post their CQE and signal the eventfd, which

@@ -482,7 +482,7 @@ func TestDeferredFlushBatches(t *testing.T) {
 	}
 	st := e.Stats()
 	t.Logf("stats %+v", st)
-	if st.Enters > 2 { // 20 SQEs in chunks of 16
+	if st.Enters > 2 { // 20 SQEs: one chunk, or two if the first enter races the queueing
 		t.Errorf("%d enters for 20 deferred reads", st.Enters)
 	}
 	// A later submission schedules a new flush.
