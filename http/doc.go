@@ -34,6 +34,15 @@
 // paused, and the response comes back to the loop through Loop.Submit, so
 // responses stay in request order. FromStd serves net/http handlers that way.
 //
+// Under ModeAuto a handler can choose per request: if it has a method
+// InlineFor(r *Request) bool, the server calls it on the loop once the
+// request is parsed, and runs the handler inline when it answers true and on
+// the blocking pool when it answers false. A server whose cheap routes
+// (a fixed page, a counter) and slow ones (files, a database) share one
+// handler then keeps the cheap ones allocation-free on the loop. InlineFor
+// must be quick and must not keep r; NonBlocking and Blocking declarations
+// take precedence over it.
+//
 // Deadlines (read-header, idle, write) are checked by one timer per loop that
 // sweeps its connections a few times per the shortest timeout: no timer per
 // connection or per request, and no clock read on the request path.

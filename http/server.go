@@ -41,7 +41,9 @@ type Mode uint8
 
 const (
 	// ModeAuto runs handlers declared NonBlocking inline and others on the
-	// blocking pool: a handler that blocks must never stall a loop.
+	// blocking pool: a handler that blocks must never stall a loop. A
+	// handler with a method InlineFor(r *Request) bool is asked request by
+	// request, on the loop: true runs it inline, false on the blocking pool.
 	ModeAuto Mode = iota
 	// ModeInline runs every handler on the connection's loop.
 	ModeInline
@@ -108,6 +110,7 @@ type Server struct {
 	ErrorLog *log.Logger
 
 	mode     Mode
+	perReq   inlineChooser // ModeAuto with a handler that chooses per request
 	lim      Limits
 	sched    *scheduler.Scheduler
 	ln       *reactor.Listener
@@ -124,6 +127,12 @@ type Server struct {
 
 type nonBlockingHandler interface{ NonBlocking() bool }
 type blockingHandler interface{ Blocking() bool }
+
+// inlineChooser is a handler that, under ModeAuto, decides request by
+// request where it runs: InlineFor is called on the loop with the parsed
+// request and answers true to run the handler there, false to run it on
+// the blocking pool. It must itself be quick and must not keep r.
+type inlineChooser interface{ InlineFor(r *Request) bool }
 
 // Listen starts serving on addr ("host:port"; port 0 picks one) and returns
 // at once with the bound address.
@@ -204,6 +213,11 @@ func (s *Server) resolveMode() Mode {
 	}
 	if nb, ok := s.Handler.(nonBlockingHandler); ok && nb.NonBlocking() {
 		return ModeInline
+	}
+	if c, ok := s.Handler.(inlineChooser); ok {
+		// s.mode stays ModeAuto, which OnData reads as "ask perReq".
+		s.perReq = c
+		return ModeAuto
 	}
 	return ModeBlocking
 }
@@ -491,7 +505,7 @@ func (h *connHandler) OnData(rc *reactor.Conn, in []byte) int {
 		if s.shutting.Load() {
 			req.Close = true
 		}
-		if s.mode == ModeInline {
+		if s.mode == ModeInline || (s.mode == ModeAuto && s.perReq.InlineFor(req)) {
 			c.serveInline(req)
 			if c.closing {
 				consumed = len(in)
