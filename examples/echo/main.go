@@ -6,19 +6,15 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"net"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
+	"github.com/weftrt/weft/examples/internal/echocheck"
 	"github.com/weftrt/weft/reactor"
 )
 
@@ -32,7 +28,7 @@ func main() {
 
 	if *client {
 		start := time.Now()
-		if err := runClient(*addr, *conns, *n); err != nil {
+		if err := echocheck.Run(*addr, *conns, *n); err != nil {
 			log.Fatalf("client: %v", err)
 		}
 		fmt.Printf("ok: %d connections x %d messages echoed byte-exact in %v\n", *conns, *n, time.Since(start).Round(time.Millisecond))
@@ -71,44 +67,4 @@ func serve(addr string, loops int) (*reactor.Group, *reactor.Listener, error) {
 		return nil, nil, err
 	}
 	return g, ln, nil
-}
-
-// runClient opens conns connections; each sends HELLO WORLD[i] for i = 1..n, one at a
-// time, and checks that exactly the same bytes come back.
-func runClient(addr string, conns, n int) error {
-	var wg sync.WaitGroup
-	errs := make([]error, conns)
-	for k := 0; k < conns; k++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[k] = clientConn(addr, n)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-func clientConn(addr string, n int) error {
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	buf := make([]byte, 64)
-	for i := 1; i <= n; i++ {
-		msg := fmt.Appendf(nil, "HELLO WORLD[%d]", i)
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := c.Write(msg); err != nil {
-			return err
-		}
-		got := buf[:len(msg)]
-		if _, err := io.ReadFull(c, got); err != nil {
-			return fmt.Errorf("message %d: %w", i, err)
-		}
-		if !bytes.Equal(got, msg) {
-			return fmt.Errorf("message %d: got %q, want %q", i, got, msg)
-		}
-	}
-	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/weftrt/weft/examples/internal/echocheck"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -18,7 +20,7 @@ func TestEchoDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	if err := runClient(ln.Addr().String(), 10, 1024); err != nil {
+	if err := echocheck.Run(ln.Addr().String(), 10, 1024); err != nil {
 		t.Fatal(err)
 	}
 }
