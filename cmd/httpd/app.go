@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/weftrt/weft"
+	wfs "github.com/weftrt/weft/fs"
 	"github.com/weftrt/weft/http"
 	"github.com/weftrt/weft/reactor"
 )
@@ -27,7 +28,7 @@ var webFS embed.FS
 
 var (
 	errBadBalancer = errors.New("httpd: unknown balancer (want round-robin, least-conns or source-hash)")
-	errBadMode     = errors.New("httpd: unknown mode (want inline, scheduler or blocking)")
+	errBadMode     = errors.New("httpd: unknown mode (want auto, inline, scheduler or blocking)")
 	errPprofPublic = errors.New("httpd: -pprof must listen on a loopback address")
 	errNoReactor   = errors.New("httpd: weft's reactor is not available on this system")
 )
@@ -56,7 +57,7 @@ func defaultConfig() config {
 	return config{
 		Addr:     "127.0.0.1:8080",
 		Balancer: "round-robin",
-		Mode:     "inline",
+		Mode:     "auto",
 		Stall:    http.DefaultStallThreshold,
 	}
 }
@@ -124,7 +125,9 @@ func parseBalancer(s string) (reactor.Balancer, error) {
 
 func parseMode(s string) (http.Mode, error) {
 	switch strings.ToLower(s) {
-	case "", "inline", "loop":
+	case "", "auto":
+		return http.ModeAuto, nil
+	case "inline", "loop":
 		return http.ModeInline, nil
 	case "scheduler", "tasks":
 		return http.ModeScheduler, nil
@@ -166,13 +169,24 @@ func newServer(cfg config) (*app, error) {
 		return nil, errNoReactor
 	}
 	a := &app{cfg: cfg, log: cfg.Logger, rt: rt, static: static, start: time.Now()}
+	if mode != http.ModeInline && static.root != "" {
+		// Off the loop the static handler waits on fs futures; on it
+		// (-mode inline) it must not, and reads with package os.
+		if static.fsys, err = wfs.New(rt); err != nil {
+			rt.Close()
+			return nil, err
+		}
+	}
 	var h http.Handler = http.HandlerFunc(a.serve)
 	// Only handlers on the loops are watched: off the loop (scheduler,
 	// blocking pool) a slow handler holds a worker, not a loop, by design.
-	if cfg.Stall > 0 && mode == http.ModeInline {
+	if cfg.Stall > 0 && (mode == http.ModeInline || mode == http.ModeAuto) {
 		a.wd = http.NewWatchdog(http.StallThreshold(cfg.Stall), http.StallLogger(cfg.Logger),
 			http.StallRoute(a.routeName))
 		h = a.wd.Wrap(h)
+	}
+	if mode == http.ModeAuto {
+		h = &perRoute{a: a, inline: h}
 	}
 	if cfg.Stall > 0 {
 		a.loopSeen = make(map[string]bool)
@@ -224,6 +238,9 @@ func (a *app) closeRest() error {
 	}
 	if a.stopLoopWatch != nil {
 		a.stopLoopWatch()
+	}
+	if a.static.fsys != nil {
+		errs = append(errs, a.static.fsys.Close())
 	}
 	errs = append(errs, a.rt.Close())
 	if a.wd != nil {
@@ -298,6 +315,27 @@ func (a *app) routeName(r *http.Request) string {
 		return string(r.Method) + " " + string(r.Path)
 	}
 	return string(r.Method) + " " + routeNames[rt]
+}
+
+// perRoute is the handler of the default mode, auto: the server asks it
+// per request (InlineFor) where to run. Static files go to the blocking
+// pool, where the handler waits on fs futures and on the client; every
+// other route is a few appends and runs inline, watched, without a copy of
+// the request or an allocation.
+type perRoute struct {
+	a      *app
+	inline http.Handler // a.serve, under the watchdog when there is one
+}
+
+func (p *perRoute) InlineFor(r *http.Request) bool { return p.a.match(r.Path) != routeStatic }
+
+func (p *perRoute) ServeHTTP(w *http.ResponseWriter, r *http.Request) {
+	if p.a.match(r.Path) == routeStatic {
+		// Off the loop: the watchdog's slots are for the loops' requests.
+		p.a.serve(w, r)
+		return
+	}
+	p.inline.ServeHTTP(w, r)
 }
 
 var (

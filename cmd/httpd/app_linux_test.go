@@ -59,6 +59,9 @@ func start(t *testing.T, cfg config) (*app, *lockedBuffer) {
 		d.Balancer = cfg.Balancer
 	}
 	d.ReusePort = cfg.ReusePort
+	if cfg.Loops != 0 {
+		d.Loops = cfg.Loops
+	}
 	logs := &lockedBuffer{}
 	d.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	a, err := newServer(d)
@@ -127,8 +130,16 @@ func raw(t *testing.T, addr, target string) int {
 	return resp.StatusCode
 }
 
+// eachMode runs a test under every -mode: the static handler reads through
+// fs off the loop (auto, scheduler, blocking) and through os on it (inline).
+func eachMode(t *testing.T, fn func(t *testing.T, mode string)) {
+	for _, mode := range []string{"auto", "inline", "scheduler", "blocking"} {
+		t.Run(mode, func(t *testing.T) { fn(t, mode) })
+	}
+}
+
 func TestRoutes(t *testing.T) {
-	for _, mode := range []string{"inline", "scheduler", "blocking"} {
+	for _, mode := range []string{"auto", "inline", "scheduler", "blocking"} {
 		t.Run(mode, func(t *testing.T) {
 			a, _ := start(t, config{Mode: mode})
 			base := "http://" + a.addr.String()
@@ -179,7 +190,9 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
-func TestStaticNoEscape(t *testing.T) {
+func TestStaticNoEscape(t *testing.T) { eachMode(t, testStaticNoEscape) }
+
+func testStaticNoEscape(t *testing.T, mode string) {
 	// A root with a file, a link that stays inside and links that point out.
 	dir := t.TempDir()
 	root := filepath.Join(dir, "www")
@@ -198,7 +211,7 @@ func TestStaticNoEscape(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a, _ := start(t, config{Root: root})
+	a, _ := start(t, config{Root: root, Mode: mode})
 	addr := a.addr.String()
 
 	for target, want := range map[string][]int{
@@ -236,14 +249,16 @@ func TestStaticNoEscape(t *testing.T) {
 	}
 }
 
-func TestStaticRangeAndConditional(t *testing.T) {
+func TestStaticRangeAndConditional(t *testing.T) { eachMode(t, testStaticRangeAndConditional) }
+
+func testStaticRangeAndConditional(t *testing.T, mode string) {
 	dir := t.TempDir()
 	body := "0123456789abcdefghij"
 	os.WriteFile(filepath.Join(dir, "f.txt"), []byte(body), 0o644)
 	os.WriteFile(filepath.Join(dir, "blob"), []byte("\x00\x01\x02binary"), 0o644)
 	mod := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 	os.Chtimes(filepath.Join(dir, "f.txt"), mod, mod)
-	a, _ := start(t, config{Root: dir})
+	a, _ := start(t, config{Root: dir, Mode: mode})
 	url := "http://" + a.addr.String() + "/static/f.txt"
 	cl := client(t)
 
@@ -303,11 +318,13 @@ func TestStaticRangeAndConditional(t *testing.T) {
 	}
 }
 
-func TestStaticLargeFile(t *testing.T) {
+func TestStaticLargeFile(t *testing.T) { eachMode(t, testStaticLargeFile) }
+
+func testStaticLargeFile(t *testing.T, mode string) {
 	dir := t.TempDir()
 	big := bytes.Repeat([]byte("weft-large-file."), 64<<10) // 1 MiB
 	os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644)
-	a, _ := start(t, config{Root: dir})
+	a, _ := start(t, config{Root: dir, Mode: mode})
 	cl := client(t)
 	r := do(t, cl, "GET", "http://"+a.addr.String()+"/static/big.bin")
 	if r.code != 200 || r.body != string(big) {
@@ -320,7 +337,7 @@ func TestStaticLargeFile(t *testing.T) {
 }
 
 func TestGracefulShutdownInFlight(t *testing.T) {
-	for _, mode := range []string{"inline", "scheduler"} {
+	for _, mode := range []string{"auto", "inline", "scheduler"} {
 		t.Run(mode, func(t *testing.T) {
 			entered, release := make(chan struct{}), make(chan struct{})
 			var once sync.Once
@@ -598,5 +615,77 @@ func BenchmarkServePlaintext(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		h.ServeHTTP(&w, r)
+	}
+}
+
+// A 16 MiB file sent to a client that reads slowly must not hold the loop:
+// in the default mode the static handler reads through fs on the blocking
+// pool and waits there for the client, while the loop (the only one) goes
+// on serving other connections, and neither watchdog sees a stall.
+func TestStaticLargeFileDoesNotStallLoop(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, 16<<20)
+	for i := range big {
+		big[i] = byte(i*7 + i>>13)
+	}
+	os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644)
+	a, logs := start(t, config{Root: dir, Loops: 1, Stall: 20 * time.Millisecond})
+	if a.static.fsys == nil {
+		t.Fatal("default mode reads static files without fs")
+	}
+	slow, err := net.DialTimeout("tcp", a.addr.String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	slow.(*net.TCPConn).SetReadBuffer(16 << 10)
+	slow.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(slow, "GET /static/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReaderSize(slow, 4<<10)
+	resp, err := nethttp.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ContentLength != int64(len(big)) {
+		t.Fatalf("big file: %d, Content-Length %d", resp.StatusCode, resp.ContentLength)
+	}
+	got := make([]byte, 0, len(big))
+	readSome := func(n int) {
+		t.Helper()
+		chunk := make([]byte, 4<<10)
+		for end := min(len(got)+n, len(big)); len(got) < end; {
+			k, err := resp.Body.Read(chunk[:min(len(chunk), end-len(got))])
+			got = append(got, chunk[:k]...)
+			if err != nil {
+				if err == io.EOF && len(got) == len(big) {
+					return
+				}
+				t.Fatalf("after %d bytes: %v", len(got), err)
+			}
+		}
+	}
+
+	cl := client(t)
+	url := "http://" + a.addr.String() + "/plaintext"
+	// In rounds: a little of the file, then the loop must answer others
+	// while the rest of the file waits on this client.
+	for round := 0; round < 8; round++ {
+		readSome(256 << 10)
+		for i := 0; i < 5; i++ {
+			if r := do(t, cl, "GET", url); r.code != 200 || r.body != helloWorld {
+				t.Fatalf("round %d: /plaintext during the file: %d %q", round, r.code, r.body)
+			}
+		}
+	}
+	if len(got) >= len(big) {
+		t.Fatal("the file was read whole before the rounds ended: nothing was tested")
+	}
+	readSome(len(big))
+	if !bytes.Equal(got, big) {
+		t.Fatalf("16 MiB file: %d bytes, not the file", len(got))
+	}
+	if n, m := a.loopStalls.Load(), a.wd.Stalls(); n != 0 || m != 0 {
+		t.Fatalf("loop stalls %d, handler stalls %d:\n%s", n, m, logs.String())
 	}
 }

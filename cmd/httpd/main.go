@@ -11,6 +11,20 @@
 //	/stats        live loop, scheduler and request figures
 //	/stats.json   the same figures, cumulative, for machines
 //
+// # Where handlers run
+//
+// By default (-mode auto) the server asks per request (http's InlineFor
+// under ModeAuto): /, /plaintext, /json and /stats* are a few appends and
+// run inline on the loops, allocation-free; /static/ runs on the blocking
+// pool, where it opens, stats and reads files through package fs (io_uring,
+// or the blocking pool where io_uring is unavailable) in 64 KiB chunks and
+// flushes each one. A Flush waits while the connection's queue is above its
+// high watermark, so a slow client holds back the reads and one pool
+// worker, never a loop, and a large file is never in memory whole.
+// -mode inline runs every route on the loops (static files read with
+// package os on the loop: the watchdog will report large ones); -mode
+// scheduler and -mode blocking run every route off them.
+//
 // SIGINT or SIGTERM stops it gracefully: it stops accepting, finishes the
 // requests in flight and exits 0. A second signal cuts connections at once.
 package main
@@ -44,7 +58,7 @@ func parseFlags(args []string, out io.Writer) (config, time.Duration, error) {
 	fs.StringVar(&cfg.Balancer, "balancer", cfg.Balancer, "how connections are spread over loops: round-robin, least-conns or source-hash")
 	fs.BoolVar(&cfg.ReusePort, "reuseport", false, "one SO_REUSEPORT listener per loop instead of one acceptor")
 	fs.StringVar(&cfg.Root, "root", "", "folder served at /static/ (default: "+defaultRoot+")")
-	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "where handlers run: inline (on the loops), scheduler (as tasks) or blocking (on the blocking pool)")
+	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "where handlers run: auto (static files on the blocking pool through fs, the rest on the loops), inline (all on the loops), scheduler (as tasks) or blocking (on the blocking pool)")
 	fs.BoolVar(&cfg.AccessLog, "log", false, "write an access log (log/slog, to stderr)")
 	fs.StringVar(&cfg.Pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060")
 	fs.DurationVar(&cfg.Stall, "stall", cfg.Stall, "loop watchdog: warn when a handler holds a loop longer (0 = off)")
@@ -74,6 +88,9 @@ func run(args []string, stderr io.Writer) error {
 	defer signal.Stop(sig)
 	attrs := []any{"addr", "http://" + a.addr.String(), "loops", len(a.rt.Reactor().Loops()),
 		"workers", a.rt.Scheduler().Stats().Workers, "mode", cfg.Mode, "static", a.static.root}
+	if a.static.fsys != nil {
+		attrs = append(attrs, "files", a.static.fsys.Backend().String())
+	}
 	if a.pprofA != nil {
 		attrs = append(attrs, "pprof", "http://"+a.pprofA.String()+"/debug/pprof/")
 	}

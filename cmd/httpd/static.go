@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"io"
 	"io/fs"
 	"mime"
 	nethttp "net/http"
@@ -16,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	wfs "github.com/weftrt/weft/fs"
 	"github.com/weftrt/weft/http"
 )
 
@@ -29,6 +29,54 @@ const defaultRoot = "cmd/httpd/static"
 // must still lie under the (equally resolved) root.
 type staticFiles struct {
 	root string // absolute, symlinks resolved; "" when there is none
+	// fsys, when set, opens, stats and reads the files (io_uring, or the
+	// blocking pool where io_uring is unavailable); the handler then waits
+	// on its futures, so it must not run on a loop. nil: package os, for
+	// -mode inline, where the handler runs on the loop by request.
+	fsys *wfs.FS
+}
+
+// staticFile is an open file, read by offset: an *os.File, or an fs.File
+// whose futures the handler waits for.
+type staticFile interface {
+	ReadAt(p []byte, off int64) (int, error)
+	Close() error
+}
+
+type asyncFile struct{ f *wfs.File }
+
+func (a asyncFile) ReadAt(p []byte, off int64) (int, error) { return a.f.ReadAt(p, off).Join() }
+func (a asyncFile) Close() error {
+	_, err := a.f.Close().Join()
+	return err
+}
+
+// open opens name for reading, refusing a symlink in the last component
+// (O_NOFOLLOW): resolve checked the path, and a link swapped in since then
+// must not be followed out of the root.
+func (s *staticFiles) open(name string) (staticFile, os.FileInfo, error) {
+	if s.fsys == nil {
+		f, err := os.OpenFile(name, os.O_RDONLY|oNoFollow, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		return f, fi, nil
+	}
+	f, err := s.fsys.OpenFile(name, os.O_RDONLY|oNoFollow, 0).Join()
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat().Join()
+	if err != nil {
+		f.Close().Join()
+		return nil, nil, err
+	}
+	return asyncFile{f}, fi, nil
 }
 
 // openStatic resolves root. An empty root means the demo's own folder:
@@ -108,7 +156,13 @@ func (s *staticFiles) resolve(rel string) (string, int) {
 	return real, 0
 }
 
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+// chunkSize is how much of a file is read and flushed at a time: large
+// files stream through one buffer this size, never whole in memory. Off the
+// loop each Flush waits while the connection's queue is above its high
+// watermark, so a slow client holds back the reads, not the loop.
+const chunkSize = 64 << 10
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
 func (s *staticFiles) serve(w *http.ResponseWriter, r *http.Request) {
 	if m := string(r.Method); m != "GET" && m != "HEAD" {
@@ -122,24 +176,16 @@ func (s *staticFiles) serve(w *http.ResponseWriter, r *http.Request) {
 		status(w, code)
 		return
 	}
-	f, err := os.Open(name)
+	f, fi, err := s.open(name)
 	if err != nil {
 		status(w, 404)
 		return
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		status(w, 500)
-		return
-	}
-	// The path was checked before it was opened: a symlink swapped in
-	// between would open something else. What was opened must be the file
-	// that was checked, still not a link.
-	if li, err := os.Lstat(name); err != nil || !os.SameFile(fi, li) {
-		status(w, 403)
-		return
-	}
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
 	if fi.IsDir() {
 		if !strings.HasSuffix(rel, "/") {
 			w.SetHeader("Location", string(r.Path)+"/")
@@ -152,12 +198,7 @@ func (s *staticFiles) serve(w *http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.Close()
-		if f, err = os.Open(idx); err != nil {
-			status(w, 404)
-			return
-		}
-		defer f.Close()
-		if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		if f, fi, err = s.open(idx); err != nil {
 			status(w, 404)
 			return
 		}
@@ -170,7 +211,7 @@ func (s *staticFiles) serve(w *http.ResponseWriter, r *http.Request) {
 	serveFile(w, r, f, name, fi)
 }
 
-func serveFile(w *http.ResponseWriter, r *http.Request, f *os.File, name string, fi os.FileInfo) {
+func serveFile(w *http.ResponseWriter, r *http.Request, f staticFile, name string, fi os.FileInfo) {
 	size := fi.Size()
 	mod := fi.ModTime().UTC().Truncate(time.Second)
 	lastMod := mod.Format(nethttp.TimeFormat)
@@ -212,21 +253,27 @@ func serveFile(w *http.ResponseWriter, r *http.Request, f *os.File, name string,
 	}
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
-	sr := io.NewSectionReader(f, start, n)
-	for {
-		k, err := sr.Read(*bp)
+	buf := *bp
+	for off, end := start, start+n; off < end; {
+		k, err := f.ReadAt(buf[:min(int64(len(buf)), end-off)], off)
 		if k > 0 {
-			if _, werr := w.Write((*bp)[:k]); werr != nil {
+			if _, werr := w.Write(buf[:k]); werr != nil {
 				w.SetClose()
 				return
 			}
+			off += int64(k)
 		}
-		if err == io.EOF {
-			return
+		if off == end {
+			return // the last chunk goes out with the response's end
 		}
 		if err != nil {
-			// Part of the body may be out: a short body with its full
-			// Content-Length makes the server close the connection.
+			// The file shrank or failed under us. Part of the body may be
+			// out: a short body with its full Content-Length makes the
+			// server close the connection.
+			w.SetClose()
+			return
+		}
+		if w.Flush() != nil {
 			w.SetClose()
 			return
 		}
