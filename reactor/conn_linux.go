@@ -53,6 +53,7 @@ type Conn struct {
 	wantShutWr  bool // CloseWrite requested: shutdown(SHUT_WR) once flushed
 	wrShut      bool
 	peerEOF     bool
+	hupSeen     bool // EPOLLRDHUP/HUP/ERR reported: read until EOF or EAGAIN, never stop short
 	closeErr    error
 }
 
@@ -313,6 +314,9 @@ func (l *Loop) connEvent(c *Conn, events uint32) {
 			l.markDirty(c)
 		}
 	}
+	if events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		c.hupSeen = true
+	}
 	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
 		if c.readOn {
 			l.readConn(c)
@@ -323,9 +327,18 @@ func (l *Loop) connEvent(c *Conn, events uint32) {
 	}
 }
 
-// readConn reads until EAGAIN, handing each read to OnData. After readsPerTurn reads the
-// connection waits for the next turn so one fast sender cannot starve the loop; with edge
-// triggering that needs the pending list, as no new edge will come for data already there.
+// readConn reads until the socket is drained, handing each read to OnData. After
+// readsPerTurn reads the connection waits for the next turn so one fast sender cannot
+// starve the loop; with edge triggering that needs the pending list, as no new edge will
+// come for data already there.
+//
+// A short read (fewer bytes than the buffer had room for) from a stream socket means the
+// receive queue was empty when the read returned, so the loop stops there instead of
+// paying one more read for the EAGAIN: anything that arrives later raises a new edge,
+// because the kernel signals epoll on every arrival after the event was collected. The
+// exception is the peer's FIN: it arrives with the same edge as the last data (the event
+// carries EPOLLRDHUP) and no further edge follows, so once RDHUP, HUP or ERR has been
+// seen the connection is read until read returns 0 or EAGAIN.
 func (l *Loop) readConn(c *Conn) {
 	for i := 0; i < l.cfg.readsPerTurn; i++ {
 		if c.state != stateOpen || !c.readOn {
@@ -341,6 +354,7 @@ func (l *Loop) readConn(c *Conn) {
 			l.putBuf(c.in)
 			c.in = grown
 		}
+		room := len(c.in) - c.inLen
 		n, errno := rawRead(c.fd, c.in[c.inLen:])
 		if errno != 0 {
 			switch errno {
@@ -361,6 +375,10 @@ func (l *Loop) readConn(c *Conn) {
 		l.local.BytesIn += int64(n)
 		c.inLen += n
 		l.deliver(c)
+		if n < room && !c.hupSeen {
+			l.releaseIn(c)
+			return
+		}
 	}
 	if !c.pendingRead {
 		c.pendingRead = true
@@ -447,8 +465,15 @@ func (l *Loop) flushDirty() {
 	l.dirty = l.dirty[:0]
 }
 
-// flush issues one writev; it reports false if the connection was closed on error.
+// flush issues one write (or writev, for several chunks); it reports false if the
+// connection was closed on error.
 func (l *Loop) flush(c *Conn) bool {
+	if len(c.out) == 1 {
+		// The common case (a response or a pipelined batch that fits one chunk): write(2)
+		// skips writev's iovec import and the iovec bookkeeping here.
+		n, errno := rawWrite(c.fd, c.out[0][c.outOff:])
+		return l.wrote(c, n, errno)
+	}
 	iov := l.iov[:0]
 	for i, ch := range c.out {
 		if len(iov) == 1024 { // IOV_MAX
@@ -473,6 +498,11 @@ func (l *Loop) flush(c *Conn) bool {
 	for i := range iov {
 		iov[i].Base = nil // do not keep chunks reachable from the loop
 	}
+	return l.wrote(c, n, errno)
+}
+
+// wrote accounts for the result of a write or writev of c's queue.
+func (l *Loop) wrote(c *Conn, n int, errno unix.Errno) bool {
 	if errno != 0 {
 		if errno == unix.EAGAIN {
 			c.wblocked = true

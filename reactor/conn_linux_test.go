@@ -510,3 +510,79 @@ func TestReadEOFKeepsWriting(t *testing.T) {
 		}
 	}
 }
+
+// TestDataThenFINBeforeFirstRead: data and the peer's FIN are both queued before the
+// loop's first read, so they come with one edge. The short read that gets the data must
+// not end the draining (see doc.go): the FIN raises no further edge, and the connection
+// would never see its EOF.
+func TestDataThenFINBeforeFirstRead(t *testing.T) {
+	g := newTestGroup(t, Loops(1))
+	l := g.Loops()[0]
+	for _, kind := range []string{"unix", "tcp"} {
+		t.Run(kind, func(t *testing.T) {
+			var fd int
+			if kind == "unix" {
+				fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unix.Close(fds[1])
+				if _, err := unix.Write(fds[1], []byte("hello")); err != nil {
+					t.Fatal(err)
+				}
+				if err := unix.Shutdown(fds[1], unix.SHUT_WR); err != nil {
+					t.Fatal(err)
+				}
+				fd = fds[0]
+			} else {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				cl := dial(t, ln.Addr())
+				sv, err := ln.Accept()
+				if err != nil {
+					t.Fatal(err)
+				}
+				cl.Write([]byte("hello"))
+				cl.(*net.TCPConn).CloseWrite()
+				// Once the server side reads the FIN, both are queued in its socket.
+				f, err := sv.(*net.TCPConn).File()
+				sv.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				fd, err = unix.Dup(int(f.Fd()))
+				f.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			h := newFuncHandler()
+			got := make(chan string, 4)
+			h.data = func(c *Conn, in []byte) int {
+				got <- string(in)
+				return len(in)
+			}
+			attached := make(chan error, 1)
+			l.Submit(func() {
+				_, err := l.Attach(fd, h)
+				attached <- err
+			})
+			if err := <-attached; err != nil {
+				t.Fatal(err)
+			}
+			if err := h.waitClose(t); err != io.EOF {
+				t.Fatalf("OnClose(%v), want io.EOF", err)
+			}
+			var all string
+			for len(got) > 0 {
+				all += <-got
+			}
+			if all != "hello" {
+				t.Fatalf("OnData got %q, want %q", all, "hello")
+			}
+		})
+	}
+}

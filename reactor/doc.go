@@ -10,11 +10,13 @@
 //
 // One turn of a loop: epoll_wait, with the nearest timer deadline as its timeout (zero when
 // output or input is still pending; after a busy turn a raw non-blocking poll comes first,
-// which keeps the loop's P when events are already waiting); for each ready connection, read until EAGAIN into
-// its inbound buffer and call OnData; run pending reads left over from the last turn; run
-// the inbox; fire due timers; then flush every connection that has output with a single
-// writev, and finish the closes that waited for their flush. Flushing last means writes
-// made by inbox closures and timers leave in the same turn, and a handler that writes
+// which keeps the loop's P when events are already waiting); for each ready connection,
+// read until the socket is drained (EAGAIN, or a short read: see below) into its inbound
+// buffer and call OnData; run pending reads left over from the last turn; run the inbox;
+// fire due timers; then flush every connection that has output with a single write
+// (writev when its output spans several chunks), and finish the closes that waited for
+// their flush. Flushing last means writes made by inbox closures and timers leave in the
+// same turn, and a handler that writes
 // several responses in one OnData call (pipelining) pays one syscall for all of them.
 //
 // # Edge-triggered epoll
@@ -22,13 +24,21 @@
 // Connections are registered once with EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET and, in the
 // common case, never touched again: no epoll_ctl to arm EPOLLOUT when a write would block
 // and none to disarm it when the queue drains, which level-triggered mode would need on
-// every short write. The price of edge triggering is that a readable socket must be read
-// until EAGAIN (the loop does that anyway, to batch) and that input left in the socket
+// every short write. The price of edge triggering is that a readable socket must be drained
+// (the loop does that anyway, to batch) and that input left in the socket
 // must be remembered by the loop itself: a connection that hits the per-turn read cap
 // goes on a pending list served next turn, which keeps one fast sender from starving the
 // rest. Reading is paused (high watermark, PauseRead) by removing EPOLLIN with one
 // EPOLL_CTL_MOD; adding it back re-checks readiness, so bytes that arrived meanwhile are
-// reported at once. Listening sockets and the wake-up eventfd are level-triggered, so a
+// reported at once.
+//
+// Draining does not need the read that returns EAGAIN: a read that returns fewer bytes
+// than the buffer had room for has emptied the receive queue of a stream socket, and
+// every later arrival raises a new edge (the kernel signals epoll on each arrival after
+// the event was collected). That saves one syscall per request. The peer's FIN is the
+// exception: it comes with the edge of the data before it, flagged EPOLLRDHUP, and no
+// edge follows it, so after RDHUP, HUP or ERR a connection is read until read returns 0
+// or EAGAIN. Listening sockets and the wake-up eventfd are level-triggered, so a
 // backlog or a wake-up left behind by a backoff is simply reported again.
 //
 // # Memory

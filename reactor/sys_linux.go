@@ -15,6 +15,11 @@ func rawRead(fd int, p []byte) (int, unix.Errno) {
 	return int(r), e
 }
 
+func rawWrite(fd int, p []byte) (int, unix.Errno) {
+	r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(r), e
+}
+
 func rawWritev(fd int, iov []unix.Iovec) (int, unix.Errno) {
 	r, _, e := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
 	return int(r), e
