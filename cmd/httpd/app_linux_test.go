@@ -405,12 +405,20 @@ func TestGracefulShutdownInFlight(t *testing.T) {
 	}
 }
 
+// The default mode (auto) watches the routes it runs inline as -mode
+// inline does.
 func TestWatchdogLogsLoopSleepOnce(t *testing.T) {
+	for _, mode := range []string{"auto", "inline"} {
+		t.Run(mode, func(t *testing.T) { testWatchdogLogsLoopSleepOnce(t, mode) })
+	}
+}
+
+func testWatchdogLogsLoopSleepOnce(t *testing.T, mode string) {
 	sleepy := http.HandlerFunc(func(w *http.ResponseWriter, r *http.Request) {
 		time.Sleep(300 * time.Millisecond) // holds the loop: the bug the watchdog is for
 		w.WriteString("slept")
 	})
-	a, logs := start(t, config{Mode: "inline", extra: map[string]http.Handler{"/sleep": sleepy}})
+	a, logs := start(t, config{Mode: mode, extra: map[string]http.Handler{"/sleep": sleepy}})
 	base := "http://" + a.addr.String()
 	cl := client(t)
 	for i := 0; i < 10; i++ {
@@ -434,7 +442,7 @@ func TestWatchdogLogsLoopSleepOnce(t *testing.T) {
 	}
 	// The reactor's watchdog saw the same turn, and left it to the http one.
 	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "a callback held") && strings.Contains(l, "TestWatchdogLogsLoopSleepOnce") {
+		if strings.Contains(l, "a callback held") && strings.Contains(l, "testWatchdogLogsLoopSleepOnce") {
 			t.Fatalf("handler stall reported twice:\n%s", l)
 		}
 	}
@@ -687,5 +695,46 @@ func TestStaticLargeFileDoesNotStallLoop(t *testing.T) {
 	}
 	if n, m := a.loopStalls.Load(), a.wd.Stalls(); n != 0 || m != 0 {
 		t.Fatalf("loop stalls %d, handler stalls %d:\n%s", n, m, logs.String())
+	}
+}
+
+// Shutdown lets a static response being streamed off the loop finish, and
+// only then closes fs under it.
+func TestShutdownFinishesStaticStream(t *testing.T) {
+	dir := t.TempDir()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 256<<10) // 4 MiB
+	os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644)
+	a, _ := start(t, config{Root: dir, Loops: 1})
+	c, err := net.DialTimeout("tcp", a.addr.String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(16 << 10)
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(c, "GET /static/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := nethttp.ReadResponse(bufio.NewReaderSize(c, 4<<10), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, 64<<10)
+	if _, err := io.ReadFull(resp.Body, head); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		done <- a.shutdown(ctx)
+	}()
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("after %d bytes: %v", len(head)+len(rest), err)
+	}
+	if !bytes.Equal(append(head, rest...), big) {
+		t.Fatalf("%d bytes, not the file", len(head)+len(rest))
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
 	}
 }
