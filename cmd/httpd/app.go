@@ -51,6 +51,9 @@ type config struct {
 	// extra routes, for tests that need a handler the demo does not have
 	// (a slow one, one that blocks the loop).
 	extra map[string]http.Handler
+	// files forces fs's backend, so tests cover the blocking pool where
+	// io_uring works too.
+	files wfs.Backend
 }
 
 func defaultConfig() config {
@@ -172,7 +175,7 @@ func newServer(cfg config) (*app, error) {
 	if mode != http.ModeInline && static.root != "" {
 		// Off the loop the static handler waits on fs futures; on it
 		// (-mode inline) it must not, and reads with package os.
-		if static.fsys, err = wfs.New(rt); err != nil {
+		if static.fsys, err = wfs.New(rt, wfs.WithBackend(cfg.files)); err != nil {
 			rt.Close()
 			return nil, err
 		}

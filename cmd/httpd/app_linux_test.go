@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	wfs "github.com/weftrt/weft/fs"
 	"github.com/weftrt/weft/http"
 )
 
@@ -54,7 +55,7 @@ func start(t *testing.T, cfg config) (*app, *lockedBuffer) {
 	if cfg.Stall != 0 {
 		d.Stall = cfg.Stall
 	}
-	d.Root, d.AccessLog, d.Pprof, d.extra = cfg.Root, cfg.AccessLog, cfg.Pprof, cfg.extra
+	d.Root, d.AccessLog, d.Pprof, d.extra, d.files = cfg.Root, cfg.AccessLog, cfg.Pprof, cfg.extra, cfg.files
 	if cfg.Balancer != "" {
 		d.Balancer = cfg.Balancer
 	}
@@ -131,11 +132,13 @@ func raw(t *testing.T, addr, target string) int {
 }
 
 // eachMode runs a test under every -mode: the static handler reads through
-// fs off the loop (auto, scheduler, blocking) and through os on it (inline).
-func eachMode(t *testing.T, fn func(t *testing.T, mode string)) {
+// fs off the loop (auto, scheduler, blocking) and through os on it
+// (inline); and under auto with fs's blocking-pool backend forced.
+func eachMode(t *testing.T, fn func(t *testing.T, m config)) {
 	for _, mode := range []string{"auto", "inline", "scheduler", "blocking"} {
-		t.Run(mode, func(t *testing.T) { fn(t, mode) })
+		t.Run(mode, func(t *testing.T) { fn(t, config{Mode: mode}) })
 	}
+	t.Run("auto-fs-pool", func(t *testing.T) { fn(t, config{Mode: "auto", files: wfs.Pool}) })
 }
 
 func TestRoutes(t *testing.T) {
@@ -192,7 +195,7 @@ func TestRoutes(t *testing.T) {
 
 func TestStaticNoEscape(t *testing.T) { eachMode(t, testStaticNoEscape) }
 
-func testStaticNoEscape(t *testing.T, mode string) {
+func testStaticNoEscape(t *testing.T, m config) {
 	// A root with a file, a link that stays inside and links that point out.
 	dir := t.TempDir()
 	root := filepath.Join(dir, "www")
@@ -211,7 +214,7 @@ func testStaticNoEscape(t *testing.T, mode string) {
 			t.Fatal(err)
 		}
 	}
-	a, _ := start(t, config{Root: root, Mode: mode})
+	a, _ := start(t, config{Root: root, Mode: m.Mode, files: m.files})
 	addr := a.addr.String()
 
 	for target, want := range map[string][]int{
@@ -251,14 +254,14 @@ func testStaticNoEscape(t *testing.T, mode string) {
 
 func TestStaticRangeAndConditional(t *testing.T) { eachMode(t, testStaticRangeAndConditional) }
 
-func testStaticRangeAndConditional(t *testing.T, mode string) {
+func testStaticRangeAndConditional(t *testing.T, m config) {
 	dir := t.TempDir()
 	body := "0123456789abcdefghij"
 	os.WriteFile(filepath.Join(dir, "f.txt"), []byte(body), 0o644)
 	os.WriteFile(filepath.Join(dir, "blob"), []byte("\x00\x01\x02binary"), 0o644)
 	mod := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 	os.Chtimes(filepath.Join(dir, "f.txt"), mod, mod)
-	a, _ := start(t, config{Root: dir, Mode: mode})
+	a, _ := start(t, config{Root: dir, Mode: m.Mode, files: m.files})
 	url := "http://" + a.addr.String() + "/static/f.txt"
 	cl := client(t)
 
@@ -320,11 +323,11 @@ func testStaticRangeAndConditional(t *testing.T, mode string) {
 
 func TestStaticLargeFile(t *testing.T) { eachMode(t, testStaticLargeFile) }
 
-func testStaticLargeFile(t *testing.T, mode string) {
+func testStaticLargeFile(t *testing.T, m config) {
 	dir := t.TempDir()
 	big := bytes.Repeat([]byte("weft-large-file."), 64<<10) // 1 MiB
 	os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644)
-	a, _ := start(t, config{Root: dir, Mode: mode})
+	a, _ := start(t, config{Root: dir, Mode: m.Mode, files: m.files})
 	cl := client(t)
 	r := do(t, cl, "GET", "http://"+a.addr.String()+"/static/big.bin")
 	if r.code != 200 || r.body != string(big) {
