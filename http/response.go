@@ -89,7 +89,17 @@ func (w *ResponseWriter) SetHeader(name, value string) {
 }
 
 // SetContentType is SetHeader("Content-Type", v).
-func (w *ResponseWriter) SetContentType(v string) { w.SetHeader("Content-Type", v) }
+func (w *ResponseWriter) SetContentType(v string) {
+	// Nearly every handler calls this: the name is known to be a token the
+	// server does not frame itself, so only the value needs the checks.
+	if w.started {
+		return
+	}
+	if len(w.hdr) > 0 {
+		w.DelHeader("Content-Type")
+	}
+	w.appendField("Content-Type", v)
+}
 
 // SetContentLength declares the body length. Only a streamed response or a
 // HEAD response needs it: a buffered body gets its real length.
@@ -137,16 +147,23 @@ func (w *ResponseWriter) AddHeader(name, value string) {
 			return
 		}
 	}
+	w.appendField(name, value)
+}
+
+// appendField encodes name: value, blanking the control bytes of value.
+func (w *ResponseWriter) appendField(name, value string) {
 	w.hdr = append(w.hdr, name...)
 	w.hdr = append(w.hdr, ':', ' ')
 	start := len(w.hdr)
 	w.hdr = append(w.hdr, value...)
-	for i := start; i < len(w.hdr); i++ {
+	w.hdr = append(w.hdr, '\r', '\n')
+	// skipValueChars stops at the CR just appended, or at the first byte
+	// that must be blanked.
+	for i := skipValueChars(w.hdr, start); i < len(w.hdr)-2; i++ {
 		if !valueChar[w.hdr[i]] {
 			w.hdr[i] = ' '
 		}
 	}
-	w.hdr = append(w.hdr, '\r', '\n')
 }
 
 // DelHeader removes the fields named name set so far.
