@@ -60,6 +60,9 @@ type worker struct {
 	rnd      uint64
 	parkCh   chan struct{}
 
+	frames  [frameCache]any // owner only: recycled fork-join records (Local.Get/Put)
+	nframes int
+
 	// Owner-only counters, published to the atomics every 256 counts and on
 	// park: a LOCKed add per spawn is measurable in fork-join.
 	nspawn, nran uint64

@@ -315,6 +315,36 @@ func fibTask(ex Executor, n int) int {
 	return a + c
 }
 
+type fibArg struct {
+	s *scheduler.Scheduler
+	n int
+}
+
+// fibFork is the same shape with Fork/Join: no handle, and a record the
+// worker recycles, so no allocation per call once warm.
+func fibFork(a fibArg) int {
+	if a.n <= fibCut {
+		return fibSerial(a.n)
+	}
+	f := Fork(a.s, fibFork, fibArg{a.s, a.n - 1})
+	c := fibFork(fibArg{a.s, a.n - 2})
+	return f.Join() + c
+}
+
+func fibWithTask(_ context.Context, a fibArg) (int, error) { return fibWith(a), nil }
+
+// fibWith spawns with a handle per call, the argument carried by SpawnWith
+// instead of a closure: one allocation per spawn.
+func fibWith(a fibArg) int {
+	if a.n <= fibCut {
+		return fibSerial(a.n)
+	}
+	h := SpawnWith(a.s, fibWithTask, fibArg{a.s, a.n - 1})
+	c := fibWith(fibArg{a.s, a.n - 2})
+	v, _ := h.Join()
+	return v + c
+}
+
 func fibGo(n int) int {
 	if n <= fibCut {
 		return fibSerial(n)
@@ -378,6 +408,33 @@ func BenchmarkFib27(b *testing.B) {
 			}
 			stop()
 		})
+	}
+	variants := []struct {
+		name string
+		fn   func(s *scheduler.Scheduler) int
+	}{
+		{"weft-spawnwith", func(s *scheduler.Scheduler) int { return fibWith(fibArg{s, fibN}) }},
+		{"weft-fork", func(s *scheduler.Scheduler) int { return fibFork(fibArg{s, fibN}) }},
+	}
+	for _, v := range variants {
+		for _, w := range []int{0, 1} {
+			name := v.name
+			if w == 1 {
+				name += "-1worker"
+			}
+			b.Run(name, func(b *testing.B) {
+				s := scheduler.New(scheduler.Workers(w))
+				defer s.Close()
+				b.ReportAllocs()
+				b.ResetTimer()
+				stop := cpuMeter(b)
+				for i := 0; i < b.N; i++ {
+					got, _ := Spawn(s, func(context.Context) (int, error) { return v.fn(s), nil }).Join()
+					check(b, got)
+				}
+				stop()
+			})
+		}
 	}
 	b.Run("goroutine", func(b *testing.B) {
 		b.ReportAllocs()

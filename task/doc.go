@@ -16,6 +16,16 @@
 // Cancel, by the scheduler's Close, and when the task returns. A panic in a
 // task comes back from Join as a *PanicError carrying the value and the stack.
 //
+// SpawnWith carries the task's argument in the record instead of a closure,
+// so a spawn with a top-level function is one allocation. Fork and
+// Forked.Join are fork-join without a handle, as rayon's join: Join takes the
+// child back from the worker's deque and calls it when nobody stole it, and
+// the record is recycled on the worker, so warm recursive fork-join
+// allocates nothing.
+//
+// A task's context implements AfterFunc, so context.AfterFunc and
+// context.WithCancel on it start no goroutine.
+//
 // The async primitives hand out futures rather than block: Chan (unbounded;
 // Serve consumes it with a long-lived task and no allocation per message),
 // Ring (bounded: Send waits for room), Mutex, Semaphore and Oneshot. Each
