@@ -41,8 +41,11 @@
 //
 // Most of the gap to inline is the hand-off to the pool and back (the
 // request is copied out, each 64 KiB chunk is one Loop.Submit); fs adds
-// four futures a file (open, stat, read, close). sendfile's edge is in
-// large files, where it skips two copies: worth that new contract later.
+// a wait per open, stat and read (the close, then still waited for, no
+// longer is). sendfile's edge is in large files, where it skips two
+// copies: worth that new contract later. Load from other processes moves
+// these figures by 30% or more; a rerun at load 4-5 put the fs, pool and
+// sendfile rows within noise of each other.
 //
 // SIGINT or SIGTERM stops it gracefully: it stops accepting, finishes the
 // requests in flight and exits 0. A second signal cuts connections at once.
