@@ -2,14 +2,12 @@
 
 package fs
 
-import (
-	"syscall"
-
-	"github.com/weftrt/weft/task"
-)
+import "github.com/weftrt/weft/task"
 
 func newURingDriver(task.Executor, *config) (driver, error) { return nil, ErrUnavailable }
 
-func closeFd(fd int) error { return syscall.Close(fd) }
+// closeFd is reached only by the io_uring backend, which other systems never
+// build: every File here wraps an *os.File.
+func closeFd(int) error { return ErrUnavailable }
 
 type ringEngine = struct{}
