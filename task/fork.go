@@ -104,9 +104,9 @@ func Fork[A, T any](ex Executor, fn func(A) T, a A) Forked[A, T] {
 }
 
 // Join returns the child's result. A panic in fn propagates to the caller of
-// Join: as it was raised when Join ran fn itself, as a *PanicError carrying
-// the value and the stack when fn ran on another worker. Joining a Forked a
-// second time panics.
+// Join: as raised when Join took the child straight back from its worker's
+// deque, else as a *PanicError carrying the value and the stack. Joining a
+// Forked a second time panics.
 func (f *Forked[A, T]) Join() T {
 	j := f.j
 	if j == nil {
@@ -131,15 +131,15 @@ func (f *Forked[A, T]) Join() T {
 		}
 		return v
 	}
-	return j.joinSlow()
+	return j.joinSlow(f.s)
 }
 
-func (j *forkJob[A, T]) joinSlow() T {
-	if j.t.Claim() {
-		// Not started, but not ours to pop (it was stolen into another
-		// queue, or spawned from outside): run it here. Its queue entry
-		// stays behind, claimed and dead, so the record is not reused.
-		return j.fn(j.a)
+func (j *forkJob[A, T]) joinSlow(s *scheduler.Scheduler) T {
+	// Not started, but not ours to pop (it went to another queue, or was
+	// forked from outside): run it here. Its queue entry stays behind,
+	// claimed and dead, so the record is not reused.
+	if !s.RunInline(&j.t) && j.t.Claim() {
+		scheduler.RunClaimed(&j.t)
 	}
 	if spinJoin {
 		for i := 0; i < 64 && j.state.Load() != forkDone; i++ {

@@ -38,6 +38,9 @@ func TestForkJoinWorkers(t *testing.T) {
 			return f1.Join() + f2.Join(), nil
 		}).Future())
 		s.Close()
+		if st := s.Stats(); st.Ran < st.Spawned || st.Queued != 0 { // Ran also counts wake-ups
+			t.Fatalf("workers=%d: stats %+v", n, st)
+		}
 		if err != nil || v != 832040 || err2 != nil || v2 != 196418 || err3 != nil || v3 != 6765+10946 {
 			t.Fatalf("workers=%d fib(30)=%d %v fib(27)=%d %v, %d %v", n, v, err, v2, err2, v3, err3)
 		}
