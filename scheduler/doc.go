@@ -47,6 +47,15 @@
 // Block wraps Suspend for code that must block on something the scheduler
 // does not know about.
 //
+// Handle-free fork-join (task.Fork) goes one step further with Local: the
+// joiner pops its child straight back from the bottom of its own deque
+// (PopIf). Deque entries move and are never copied, so a child popped back
+// was seen by nobody else: it runs with no Claim, and its record goes to a
+// small per-worker cache (Local.Get/Put) for the next fork. A child that was
+// stolen, spilled or left behind is joined through Claim and RunInline as
+// above, and its record is never reused, because a dead queue entry may
+// still point at it.
+//
 // # Which worker am I?
 //
 // Spawn, Join and Fork called from task code must find the worker the

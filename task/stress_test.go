@@ -13,7 +13,7 @@ import (
 // A random mix of everything a task can do while waiting: inline joins,
 // joins of stolen or running tasks, waits on futures completed by other
 // tasks and by plain goroutines, Block, Then continuations, channel servers,
-// Yield.
+// Fork/Join, Yield.
 // Every path must finish, at every worker count, with nothing lost.
 func TestStressMixedWaits(t *testing.T) {
 	for _, workers := range []int{1, 2, 3} {
@@ -34,7 +34,7 @@ func TestStressMixedWaits(t *testing.T) {
 			if depth == 0 {
 				return 1
 			}
-			switch r.IntN(7) {
+			switch r.IntN(8) {
 			case 0: // fork-join
 				seed := r.Uint64()
 				h := Spawn(s, func(context.Context) (int, error) {
@@ -69,6 +69,16 @@ func TestStressMixedWaits(t *testing.T) {
 			case 5: // message to a server
 				_ = srvCh.Send(1)
 				return 1 + body(depth-1, r)
+			case 6: // handle-free fork-join, joined out of order, children that wait too
+				child := func(a [2]uint64) int {
+					return body(int(a[0]), rand.New(rand.NewPCG(a[1], 3)))
+				}
+				f1 := Fork(s, child, [2]uint64{uint64(depth - 1), r.Uint64()})
+				f2 := Fork(s, child, [2]uint64{uint64(depth - 1), r.Uint64()})
+				if r.IntN(2) == 0 {
+					return f1.Join() + f2.Join()
+				}
+				return f2.Join() + f1.Join()
 			default: // let others run
 				scheduler.Yield()
 				return 1 + body(depth-1, r)
