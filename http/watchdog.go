@@ -1,14 +1,13 @@
 package http
 
 import (
-	"bytes"
 	"log/slog"
-	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/weftrt/weft/internal/gstack"
 )
 
 // DefaultStallThreshold is how long a handler may hold its event loop before
@@ -198,7 +197,7 @@ func (w *Watchdog) slotFor(r *Request) *watchSlot {
 				// First request on this loop: remember its goroutine
 				// (once; it costs a microsecond). The sampler reads it
 				// only after seeing seq odd, which is stored after this.
-				s.gid.Store(curGoroutineID())
+				s.gid.Store(gstack.CurrentID())
 				return s
 			}
 			if s.owner.Load() == key {
@@ -268,7 +267,7 @@ func (w *Watchdog) check(i int, now time.Time) {
 			return
 		}
 	}
-	rec.stack = goroutineStack(s.gid.Load())
+	rec.stack = gstack.Of(s.gid.Load())
 	if rec.parts.Add(1) == 2 {
 		w.report(rec)
 	}
@@ -304,38 +303,4 @@ func (w *Watchdog) StallCounts() map[string]int64 {
 		m[k] = v
 	}
 	return m
-}
-
-// curGoroutineID parses "goroutine N [" from the caller's own stack header.
-func curGoroutineID() int64 {
-	var buf [64]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	b = bytes.TrimPrefix(b, []byte("goroutine "))
-	if i := bytes.IndexByte(b, ' '); i > 0 {
-		if id, err := strconv.ParseInt(string(b[:i]), 10, 64); err == nil {
-			return id
-		}
-	}
-	return 0
-}
-
-// goroutineStack returns the stack of goroutine id, from a dump of all
-// goroutines (a stop-the-world, which is why it is taken only for a stall).
-func goroutineStack(id int64) []byte {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	head := []byte("goroutine " + strconv.FormatInt(id, 10) + " [")
-	for len(buf) > 0 {
-		end := bytes.Index(buf, []byte("\n\n"))
-		block := buf
-		if end >= 0 {
-			block, buf = buf[:end], buf[end+2:]
-		} else {
-			buf = nil
-		}
-		if bytes.HasPrefix(block, head) {
-			return bytes.Clone(block)
-		}
-	}
-	return []byte("(goroutine " + strconv.FormatInt(id, 10) + " not found)")
 }

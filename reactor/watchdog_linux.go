@@ -1,12 +1,11 @@
 package reactor
 
 import (
-	"bytes"
-	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/weftrt/weft/internal/gstack"
 )
 
 // Stall is one loop turn that ran longer than a watchdog's threshold: some
@@ -39,7 +38,7 @@ func (g *Group) Watchdog(threshold time.Duration, report func(Stall)) (stop func
 	for i, l := range g.loops {
 		gid := &w.gids[i]
 		// The stack dump names goroutines by id: learn the loop's, on the loop.
-		_ = l.Submit(func() { gid.Store(curGoroutineID()) })
+		_ = l.Submit(func() { gid.Store(gstack.CurrentID()) })
 	}
 	go w.run()
 	var once sync.Once
@@ -92,7 +91,7 @@ func (w *loopWatch) check(i int, l *Loop, now time.Time) {
 		return
 	}
 	s.flagged = true
-	stack := goroutineStack(w.gids[i].Load())
+	stack := gstack.Of(w.gids[i].Load())
 	// The turn may have ended while the stack was taken; then the stack
 	// shows the next one, and the stall is not reported on a wrong stack.
 	if l.pub.turns.Load() != turns {
@@ -100,36 +99,4 @@ func (w *loopWatch) check(i int, l *Loop, now time.Time) {
 	}
 	// The sampler first saw the turn running up to one period after it began.
 	w.report(Stall{Loop: l.id, Held: now.Sub(s.since) + w.threshold/8, Stack: stack})
-}
-
-// curGoroutineID parses "goroutine N [" from the caller's own stack header.
-func curGoroutineID() int64 {
-	var buf [64]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	b = bytes.TrimPrefix(b, []byte("goroutine "))
-	if i := bytes.IndexByte(b, ' '); i > 0 {
-		if id, err := strconv.ParseInt(string(b[:i]), 10, 64); err == nil {
-			return id
-		}
-	}
-	return 0
-}
-
-// goroutineStack returns the stack of goroutine id from a dump of all.
-func goroutineStack(id int64) []byte {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	head := []byte("goroutine " + strconv.FormatInt(id, 10) + " [")
-	for len(buf) > 0 {
-		block := buf
-		if end := bytes.Index(buf, []byte("\n\n")); end >= 0 {
-			block, buf = buf[:end], buf[end+2:]
-		} else {
-			buf = nil
-		}
-		if bytes.HasPrefix(block, head) {
-			return bytes.Clone(block)
-		}
-	}
-	return []byte("(goroutine " + strconv.FormatInt(id, 10) + " not found)")
 }
