@@ -78,6 +78,13 @@ func (p *Parser) Parse(in []byte, r *Request) (int, error) {
 func (p *Parser) parse(in []byte, r *Request) (int, error) {
 	r.reset()
 	headed := false
+	if p.hdrEnd == 0 && p.scanned == 0 && p.start == 0 {
+		if p.fastHead(in, r) {
+			p.clen, p.chunked, headed = r.ContentLength, r.Chunked, true
+		} else {
+			r.reset()
+		}
+	}
 	if p.hdrEnd == 0 {
 		if err := p.scanHead(in); err != nil {
 			return 0, err
@@ -203,6 +210,115 @@ func (p *Parser) headEnd(i int) error {
 	return nil
 }
 
+// Request-line endings as little-endian words, so the version is checked
+// with one compare instead of eight.
+var (
+	http11 = binary.LittleEndian.Uint64([]byte("HTTP/1.1"))
+	http10 = binary.LittleEndian.Uint64([]byte("HTTP/1.0"))
+)
+
+// fastHead parses, in one pass, a request whose request line and header
+// section are all in in and break no rule or limit, and sets the parser's
+// offsets as scanHead would. For anything else (a partial request, leading
+// empty lines, an error of any kind) it reports false having set no offset,
+// and the caller resets r and takes the slow path: the slow path alone
+// decides what to reject and how, so the two cannot disagree on it. What the
+// fast path accepts is exactly what the slow one accepts, because every
+// byte it takes is in the same table the slow path checks it against.
+func (p *Parser) fastHead(in []byte, r *Request) bool {
+	i := 0
+	for i < len(in) && tchar[in[i]] {
+		i++
+	}
+	if i == 0 || i >= len(in) || in[i] != ' ' {
+		return false
+	}
+	r.Method = in[:i]
+	i++
+	ts := i
+	// The target is checked as it is scanned; none of its bytes can be a
+	// SP, CR or LF, so the SP after it is where parseRequestLine would end
+	// it too.
+	for i < len(in) {
+		c := in[i]
+		if !targetChar[c] {
+			break
+		}
+		if c == '%' && (i+2 >= len(in) || hexVal[in[i+1]] < 0 || hexVal[in[i+2]] < 0) {
+			return false
+		}
+		i++
+	}
+	if i == ts || i+11 > len(in) || in[i] != ' ' {
+		return false
+	}
+	switch binary.LittleEndian.Uint64(in[i+1:]) {
+	case http11:
+		r.ProtoMinor = 1
+	case http10:
+		r.ProtoMinor = 0
+	default:
+		return false
+	}
+	lineEnd := i + 9
+	if in[lineEnd] != '\r' || in[lineEnd+1] != '\n' || lineEnd > p.lim.MaxRequestLineBytes {
+		return false
+	}
+	r.Target = in[ts:i]
+	if classifyTarget(r, r.Target) != nil {
+		return false
+	}
+	pos, ok := parseFieldsN(in, lineEnd+2, &r.headers, p.lim.MaxHeaders)
+	if !ok || pos-(lineEnd+2) > p.lim.MaxHeaderBytes+2 {
+		return false
+	}
+	if p.applyHeaders(r) != nil {
+		return false
+	}
+	p.lineEnd, p.scanned, p.hdrEnd = lineEnd, lineEnd, pos
+	return true
+}
+
+// parseFieldsN parses field lines from b[pos:] up to and including the empty
+// line, not knowing where that is: it returns the offset just past the empty
+// line, or false when b ends first or a line is not a valid field line.
+func parseFieldsN(b []byte, pos int, hs *[]Header, max int) (int, bool) {
+	for {
+		if pos+1 >= len(b) {
+			return 0, false
+		}
+		if b[pos] == '\r' {
+			return pos + 2, b[pos+1] == '\n'
+		}
+		if len(*hs) >= max {
+			return 0, false
+		}
+		ns := pos
+		for pos < len(b) && tchar[b[pos]] {
+			pos++
+		}
+		if pos == ns || pos >= len(b) || b[pos] != ':' {
+			return 0, false
+		}
+		name := b[ns:pos]
+		pos++
+		for pos < len(b) && isOWS(b[pos]) {
+			pos++
+		}
+		vs := pos
+		pos = skipValueChars(b, pos)
+		if pos+1 >= len(b) || b[pos] != '\r' || b[pos+1] != '\n' {
+			return 0, false
+		}
+		ve := pos
+		for ve > vs && isOWS(b[ve-1]) {
+			ve--
+		}
+		*hs = append(*hs, Header{Name: name, Value: b[vs:ve:ve]})
+		pos += 2
+	}
+}
+
 // checkMethodPrefix checks the part of a method not yet looked at, b[from:];
 // ok means the method is complete.
 func checkMethodPrefix(b []byte, from int) (ok bool, err error) {
@@ -278,6 +394,12 @@ func parseTarget(r *Request, t []byte) error {
 			return ErrBadTarget
 		}
 	}
+	return classifyTarget(r, t)
+}
+
+// classifyTarget sorts a target whose bytes are already checked into its
+// form (RFC 9112 3.2) and splits it.
+func classifyTarget(r *Request, t []byte) error {
 	connect := string(r.Method) == "CONNECT"
 	switch {
 	case t[0] == '/':
@@ -665,7 +787,7 @@ const (
 // is not a field-value byte. Values are most of a request's bytes, so they
 // are checked eight at a time: a word with no byte below 0x20 and none equal
 // to 0x7f is all valid (HTAB, the one valid control, takes the slow path).
-// b must hold a non-value byte (the CR sentinel) after pos.
+// It returns len(b) when b ends first.
 func skipValueChars(b []byte, pos int) int {
 	for {
 		for pos+8 <= len(b) {
@@ -678,11 +800,11 @@ func skipValueChars(b []byte, pos int) int {
 			}
 			pos += 8
 		}
-		stop := pos + 8
+		stop := min(pos+8, len(b))
 		for pos < stop && valueChar[b[pos]] {
 			pos++
 		}
-		if pos < stop {
+		if pos < stop || pos == len(b) {
 			return pos
 		}
 	}
