@@ -1,5 +1,7 @@
 package http
 
+import "encoding/binary"
+
 // Byte classes as 256-entry tables: one load per byte keeps the strict
 // checks cheap enough to run on every byte of every request.
 var (
@@ -64,6 +66,47 @@ func eqFold(b []byte, s string) bool {
 		}
 	}
 	return true
+}
+
+// foldEq is eqFold for bytes already checked to be tchar or field-value
+// bytes, eight at a time. Setting bit 0x20 lower-cases a letter; among the
+// bytes such a b can hold, only the other-case letter also meets a letter
+// of s that way, and only CR and 0x10-0x19 (all refused earlier) meet its
+// '-' or digits. s must be lower-case letters, digits and '-'.
+func foldEq(b []byte, s string) bool {
+	n := len(b)
+	if n != len(s) {
+		return false
+	}
+	const m8, m4 = 0x2020202020202020, 0x20202020
+	switch {
+	case n >= 8:
+		for i := 0; i+8 <= n; i += 8 {
+			if binary.LittleEndian.Uint64(b[i:])|m8 != le64(s[i:]) {
+				return false
+			}
+		}
+		// The last word overlaps the one before it when n is not a
+		// multiple of eight.
+		return binary.LittleEndian.Uint64(b[n-8:])|m8 == le64(s[n-8:])
+	case n >= 4:
+		return binary.LittleEndian.Uint32(b)|m4 == le32(s) &&
+			binary.LittleEndian.Uint32(b[n-4:])|m4 == le32(s[n-4:])
+	}
+	return eqFold(b, s)
+}
+
+// le64 and le32 load the start of s as a little-endian word; with s a
+// constant the compiler folds them.
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func le32(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
 
 func isOWS(b byte) bool { return b == ' ' || b == '\t' }

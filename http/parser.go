@@ -283,14 +283,17 @@ func (p *Parser) fastHead(in []byte, r *Request) bool {
 // line, not knowing where that is: it returns the offset just past the empty
 // line, or false when b ends first or a line is not a valid field line.
 func parseFieldsN(b []byte, pos int, hs *[]Header, max int) (int, bool) {
+	// A local slice header keeps the appends out of memory until the end.
+	h := *hs
 	for {
 		if pos+1 >= len(b) {
 			return 0, false
 		}
 		if b[pos] == '\r' {
+			*hs = h
 			return pos + 2, b[pos+1] == '\n'
 		}
-		if len(*hs) >= max {
+		if len(h) >= max {
 			return 0, false
 		}
 		ns := pos
@@ -314,7 +317,17 @@ func parseFieldsN(b []byte, pos int, hs *[]Header, max int) (int, bool) {
 		for ve > vs && isOWS(b[ve-1]) {
 			ve--
 		}
-		*hs = append(*hs, Header{Name: name, Value: b[vs:ve:ve]})
+		// Growing by one and filling the fields in place stores them
+		// directly; appending a composite literal builds it on the stack
+		// first and copies it with wide loads that stall on the narrow
+		// stores just made.
+		if len(h) < cap(h) {
+			h = h[:len(h)+1]
+		} else {
+			h = append(h, Header{})
+		}
+		f := &h[len(h)-1]
+		f.Name, f.Value = name, b[vs:ve:ve]
 		pos += 2
 	}
 }
@@ -588,7 +601,7 @@ func (p *Parser) applyHeaders(r *Request) error {
 		h := &r.headers[i]
 		switch len(h.Name) {
 		case 4:
-			if !eqFold(h.Name, "host") {
+			if !foldEq(h.Name, "host") {
 				continue
 			}
 			if r.hostSeen {
@@ -602,7 +615,7 @@ func (p *Parser) applyHeaders(r *Request) error {
 				r.Host = h.Value
 			}
 		case 14:
-			if !eqFold(h.Name, "content-length") {
+			if !foldEq(h.Name, "content-length") {
 				continue
 			}
 			n, ok := parseContentLength(h.Value)
@@ -615,7 +628,7 @@ func (p *Parser) applyHeaders(r *Request) error {
 			clSeen = true
 			r.ContentLength = n
 		case 17:
-			if !eqFold(h.Name, "transfer-encoding") {
+			if !foldEq(h.Name, "transfer-encoding") {
 				continue
 			}
 			teSeen = true
@@ -634,7 +647,7 @@ func (p *Parser) applyHeaders(r *Request) error {
 					// chunked must be the final coding (RFC 9112 6.1).
 					return ErrBadTE
 				}
-				if eqFold(el, "chunked") {
+				if foldEq(el, "chunked") {
 					teChunked = true
 					continue
 				}
@@ -645,7 +658,7 @@ func (p *Parser) applyHeaders(r *Request) error {
 				teUnknown = true
 			}
 		case 10:
-			if !eqFold(h.Name, "connection") {
+			if !foldEq(h.Name, "connection") {
 				continue
 			}
 			v := h.Value
@@ -657,14 +670,14 @@ func (p *Parser) applyHeaders(r *Request) error {
 					el, v = trimOWS(v), nil
 				}
 				switch {
-				case eqFold(el, "close"):
+				case foldEq(el, "close"):
 					connClose = true
-				case eqFold(el, "keep-alive"):
+				case foldEq(el, "keep-alive"):
 					connKeepAlive = true
 				}
 			}
 		case 6:
-			if eqFold(h.Name, "expect") && eqFold(h.Value, "100-continue") && r.ProtoMinor == 1 {
+			if foldEq(h.Name, "expect") && foldEq(h.Value, "100-continue") && r.ProtoMinor == 1 {
 				r.Expect100 = true
 			}
 		}
