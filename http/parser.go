@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 )
 
 // Parser parses requests from a connection's inbound buffer. One Parser
@@ -808,7 +809,15 @@ func skipValueChars(b []byte, pos int) int {
 			below := (x - swarLo*0x20) & ^x & swarHi
 			y := x ^ (swarLo * 0x7f)
 			del := (y - swarLo) & ^y & swarHi
-			if below|del != 0 {
+			if m := below | del; m != 0 {
+				// Borrows only run upwards from a true hit, so the lowest
+				// flagged byte is the first control or DEL: unless it is
+				// HTAB, it ends the value, and the bytes before it are
+				// valid.
+				k := pos + bits.TrailingZeros64(m)>>3
+				if b[k] != '\t' {
+					return k
+				}
 				break
 			}
 			pos += 8
