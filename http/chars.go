@@ -9,6 +9,8 @@ var (
 	valueChar  [256]bool // field-vchar, SP, HTAB (RFC 9110 5.5)
 	targetChar [256]bool // visible ASCII but "#": see init
 	hostChar   [256]bool // RFC 3986 authority (no userinfo)
+	regName    [256]bool // hostChar but ":[]": a reg-name or IPv4 address
+	ipLiteral  [256]bool // hostChar but "[]": inside an IP-literal's brackets
 	qdtext     [256]bool // RFC 9110 5.6.4
 	hexVal     [256]int8
 )
@@ -29,6 +31,8 @@ func init() {
 		// cannot change how the request is framed.
 		targetChar[c] = 0x21 <= b && b <= 0x7e && b != '#'
 		hostChar[c] = unreserved || subDelims || containsByte(":%[]", b)
+		regName[c] = hostChar[c] && !containsByte(":[]", b)
+		ipLiteral[c] = hostChar[c] && !containsByte("[]", b)
 		qdtext[c] = b == '\t' || b == ' ' || b == 0x21 || (0x23 <= b && b <= 0x5b) || (0x5d <= b && b <= 0x7e) || b >= 0x80
 		hexVal[c] = -1
 		switch {

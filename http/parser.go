@@ -495,7 +495,7 @@ func validHost(h []byte) bool {
 			return false
 		}
 		for _, c := range h[1:e] {
-			if !hostChar[c] || c == '[' || c == ']' {
+			if !ipLiteral[c] {
 				return false
 			}
 		}
@@ -513,7 +513,7 @@ func validHost(h []byte) bool {
 		}
 		for i := 0; i < len(name); i++ {
 			c := name[i]
-			if !hostChar[c] || c == ':' || c == '[' || c == ']' {
+			if !regName[c] {
 				return false
 			}
 			if c == '%' && (i+2 >= len(name) || hexVal[name[i+1]] < 0 || hexVal[name[i+2]] < 0) {
