@@ -663,6 +663,14 @@ func (p *Parser) applyHeaders(r *Request) error {
 				continue
 			}
 			v := h.Value
+			// A value is trimmed, so one that is the whole token is the
+			// list the loop would find: skip the search for a comma.
+			switch {
+			case foldEq(v, "keep-alive"):
+				connKeepAlive, v = true, nil
+			case foldEq(v, "close"):
+				connClose, v = true, nil
+			}
 			for len(v) > 0 {
 				var el []byte
 				if c := bytes.IndexByte(v, ','); c >= 0 {
