@@ -194,7 +194,12 @@ func FuzzRoundTrip(f *testing.F) {
 			return
 		}
 		wire := serialize(&r1)
-		p2 := NewParser(fuzzLimits)
+		// The written form may be longer than the original (": " after
+		// every name), so limits are not part of what is compared.
+		relaxed := fuzzLimits
+		relaxed.MaxRequestLineBytes *= 2
+		relaxed.MaxHeaderBytes *= 2
+		p2 := NewParser(relaxed)
 		var r2 Request
 		buf := bytes.Clone(wire)
 		n2, err := p2.Parse(buf, &r2)
