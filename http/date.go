@@ -65,13 +65,20 @@ func releaseDate() {
 	}
 }
 
+// currentDate is the Date value the timer keeps, or nil while no server
+// runs it.
+func currentDate() *dateBuf {
+	if dateActive.Load() != 0 {
+		return dateVal.Load()
+	}
+	return nil
+}
+
 // appendDate appends the current date; without a running server it formats
 // the time on the spot (still without allocating).
 func appendDate(dst []byte) []byte {
-	if dateActive.Load() != 0 {
-		if d := dateVal.Load(); d != nil {
-			return append(dst, d[:]...)
-		}
+	if d := currentDate(); d != nil {
+		return append(dst, d[:]...)
 	}
 	return time.Now().UTC().AppendFormat(dst, TimeFormat)
 }

@@ -31,6 +31,15 @@ type ResponseWriter struct {
 	hdr  []byte // header lines set by the handler, encoded
 	body []byte // body not yet encoded
 
+	// Caches for what nearly every response repeats: the start of a 200
+	// response (status line, Server, Date; rebuilt when the Date value
+	// changes, once a second) and the last Content-Type line, checked once.
+	okHead []byte
+	okDate *dateBuf
+	okName string
+	ctVal  string
+	ctLine []byte
+
 	status     int
 	clen       int64 // declared by the handler; -1 when not
 	written    int64 // body bytes encoded so far (streaming)
@@ -98,7 +107,13 @@ func (w *ResponseWriter) SetContentType(v string) {
 	if len(w.hdr) > 0 {
 		w.DelHeader("Content-Type")
 	}
+	if w.ctLine != nil && v == w.ctVal {
+		w.hdr = append(w.hdr, w.ctLine...)
+		return
+	}
+	start := len(w.hdr)
 	w.appendField("Content-Type", v)
+	w.ctVal, w.ctLine = v, append(w.ctLine[:0], w.hdr[start:]...)
 }
 
 // SetContentLength declares the body length. Only a streamed response or a
@@ -308,33 +323,76 @@ func (w *ResponseWriter) finish() {
 func (w *ResponseWriter) writeHead(clen int64) {
 	w.started = true
 	code := w.Status()
-	w.out = appendStatusLine(w.out, code)
-	if w.serverName != "" {
-		w.out = append(w.out, "Server: "...)
-		w.out = append(w.out, w.serverName...)
-		w.out = append(w.out, '\r', '\n')
+	// A local slice keeps the appends in registers instead of storing
+	// w.out after each one.
+	out := w.out
+	if code == 200 {
+		out = append(out, w.okStart()...)
+	} else {
+		out = appendStart(out, code, w.serverName)
 	}
-	w.out = append(w.out, "Date: "...)
-	w.out = appendDate(w.out)
-	w.out = append(w.out, '\r', '\n')
-	w.out = append(w.out, w.hdr...)
+	out = append(out, w.hdr...)
 	if code >= 200 && code != 204 {
 		switch {
 		case w.chunked:
-			w.out = append(w.out, "Transfer-Encoding: chunked\r\n"...)
+			out = append(out, "Transfer-Encoding: chunked\r\n"...)
 		case clen >= 0 && !(code == 304 && w.clen < 0):
-			w.out = append(w.out, "Content-Length: "...)
-			w.out = strconv.AppendInt(w.out, clen, 10)
-			w.out = append(w.out, '\r', '\n')
+			out = appendContentLength(out, clen)
 		}
 	}
 	switch {
 	case w.close:
-		w.out = append(w.out, "Connection: close\r\n"...)
+		out = append(out, "Connection: close\r\n"...)
 	case w.minor == 0:
-		w.out = append(w.out, "Connection: keep-alive\r\n"...)
+		out = append(out, "Connection: keep-alive\r\n"...)
 	}
-	w.out = append(w.out, '\r', '\n')
+	w.out = append(out, '\r', '\n')
+}
+
+// appendContentLength appends the Content-Length line, with the digits of
+// a small body (the common case) written directly.
+func appendContentLength(dst []byte, n int64) []byte {
+	dst = append(dst, "Content-Length: "...)
+	if n < 0 || n >= 10000 {
+		dst = strconv.AppendInt(dst, n, 10)
+		return append(dst, '\r', '\n')
+	}
+	var d [6]byte
+	i := 4
+	for {
+		i--
+		d[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	d[4], d[5] = '\r', '\n'
+	return append(dst, d[i:]...)
+}
+
+// appendStart appends the status line and the Server and Date lines.
+func appendStart(dst []byte, code int, server string) []byte {
+	dst = appendStatusLine(dst, code)
+	if server != "" {
+		dst = append(dst, "Server: "...)
+		dst = append(dst, server...)
+		dst = append(dst, '\r', '\n')
+	}
+	dst = append(dst, "Date: "...)
+	dst = appendDate(dst)
+	return append(dst, '\r', '\n')
+}
+
+// okStart is appendStart for a 200, from the cache while the Date value
+// (a new one each second) and the server name are those it was built with.
+func (w *ResponseWriter) okStart() []byte {
+	d := currentDate()
+	if d == nil || d != w.okDate || w.serverName != w.okName {
+		w.okHead = appendStart(w.okHead[:0], 200, w.serverName)
+		w.okDate, w.okName = d, w.serverName
+	}
+	return w.okHead
 }
 
 var statusLines [600]string

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"io"
 	nethttp "net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func newRW(t testing.TB, raw string) (*ResponseWriter, *Request) {
@@ -230,5 +232,51 @@ func TestResponseZeroAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocs per response", allocs)
+	}
+}
+
+func TestAppendContentLength(t *testing.T) {
+	for _, n := range []int64{0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 123456789, 1 << 40} {
+		got := string(appendContentLength([]byte("x"), n))
+		want := "xContent-Length: " + strconv.FormatInt(n, 10) + "\r\n"
+		if got != want {
+			t.Errorf("%d: got %q, want %q", n, got, want)
+		}
+	}
+}
+
+// TestCachedResponseStart: the cached start of a 200 and the cached
+// Content-Type line follow the server name, the Date value and the type.
+func TestCachedResponseStart(t *testing.T) {
+	acquireDate()
+	defer releaseDate()
+	w, r := newRW(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	for i, c := range []struct{ server, ctype string }{
+		{"", "text/plain"}, {"weft", "text/plain"}, {"weft", "text/html"}, {"", "text/html"},
+	} {
+		w.out = w.out[:0]
+		w.reset(r)
+		w.serverName = c.server
+		if i == 3 {
+			storeDate(time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC))
+		}
+		w.SetContentType(c.ctype)
+		w.WriteString("hi")
+		w.finish()
+		resp, body := readResp(t, w.out, "GET")
+		if got := resp.Header.Get("Server"); got != c.server {
+			t.Errorf("%d: Server %q, want %q", i, got, c.server)
+		}
+		if got := resp.Header.Get("Content-Type"); got != c.ctype {
+			t.Errorf("%d: Content-Type %q, want %q", i, got, c.ctype)
+		}
+		if body != "hi" {
+			t.Errorf("%d: body %q", i, body)
+		}
+		// The refresh timer may replace the stored value at any moment;
+		// either way the response must not carry the cached old one.
+		if d := resp.Header.Get("Date"); i == 3 && d != "Sat, 03 Feb 2001 04:05:06 GMT" && d != string(currentDate()[:]) {
+			t.Errorf("Date %q: the cached start kept an old Date", resp.Header.Get("Date"))
+		}
 	}
 }
