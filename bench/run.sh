@@ -6,7 +6,8 @@
 #   RUNS=1 DURATION=2s bash bench/run.sh    # quick check
 #
 # Settings (environment):
-#   SERVERS     contestants, space-separated (default: all that `server -list` offers)
+#   SERVERS     contestants, space-separated (default: all that `server -list` offers,
+#               and c-epoll, the C epoll server in cepoll/, when gcc is there to build it)
 #   RUNS        runs per contestant and test (3)
 #   DURATION    wrk duration per run (5s)
 #   WARMUP      wrk warm-up before each measured run, not counted; 0 to skip (1s)
@@ -50,11 +51,25 @@ mkdir -p bin "$OUT"
 go build -o bin/server ./server
 go build -o bin/idleconns ./idleconns
 go build -o bin/report ./report
+# c-epoll is the reference point issue 6 quotes, a minimal C epoll server: the
+# floor the kernel's TCP path sets on this machine, measured in the same run.
+CEPOLL=
+if command -v gcc >/dev/null; then
+  gcc -O2 -Wall -Wextra -o bin/cepoll cepoll/cepoll.c
+  CEPOLL=c-epoll
+else
+  echo "run.sh: no gcc; skipping the c-epoll contestant"
+fi
 
 # A contestant is one file in server/ that registers itself; weft's joins the
 # list the moment server/weft.go exists, with no change here.
-SERVERS=${SERVERS:-$(bin/server -list | tr '\n' ' ')}
+SERVERS=${SERVERS:-$(bin/server -list | tr '\n' ' ') $CEPOLL}
 read -r -a servers <<<"$SERVERS"
+if [ -z "$CEPOLL" ]; then
+  kept=()
+  for s in "${servers[@]}"; do [ "$s" = c-epoll ] || kept+=("$s"); done
+  servers=("${kept[@]}")
+fi
 [ "${#servers[@]}" -gt 0 ] || { echo "run.sh: no contestants" >&2; exit 1; }
 
 # 10,000 idle connections need as many descriptors in the server and the client.
@@ -77,8 +92,10 @@ trap stop_server EXIT
 trap 'exit 130' INT TERM
 
 start_server() { # name
+  local cmd=(bin/server -server "$1")
+  [ "$1" != c-epoll ] || cmd=(bin/cepoll) # single-threaded; GOMAXPROCS means nothing to it
   # taskset execs the server, so $! is the server's own PID.
-  GOMAXPROCS=1 taskset -c "$SERVER_CPU" bin/server -server "$1" -addr "127.0.0.1:$PORT" >>"$OUT/$1.log" 2>&1 &
+  GOMAXPROCS=1 taskset -c "$SERVER_CPU" "${cmd[@]}" -addr "127.0.0.1:$PORT" >>"$OUT/$1.log" 2>&1 &
   SERVER_PID=$!
   # Ready once it answers one request correctly (idleconns checks status and body).
   for _ in $(seq 100); do
@@ -200,7 +217,9 @@ done
   # The servers are built from the working tree, which may hold uncommitted work.
   if rev=$(git -C .. rev-parse --short HEAD 2>/dev/null); then
     [ -z "$(git -C .. status --porcelain -- . 2>/dev/null | grep -v ' bench/')" ] || rev="$rev + uncommitted changes"
-    echo "built from weft $rev; $(go version | cut -d' ' -f3)"
+    cc=
+    [ -z "$CEPOLL" ] || cc="; c-epoll: gcc -O2, $(gcc -dumpfullversion 2>/dev/null || gcc -dumpversion)"
+    echo "built from weft $rev; $(go version | cut -d' ' -f3)$cc"
   fi
   echo
   bin/report -dir "$OUT" -subject "$SUBJECT" -order "$(tr ' ' , <<<"$SUBJECT ${servers[*]}")"
