@@ -5,14 +5,16 @@ import "encoding/binary"
 // Byte classes as 256-entry tables: one load per byte keeps the strict
 // checks cheap enough to run on every byte of every request.
 var (
-	tchar      [256]bool // RFC 9110 token
-	valueChar  [256]bool // field-vchar, SP, HTAB (RFC 9110 5.5)
-	targetChar [256]bool // visible ASCII but "#": see init
-	hostChar   [256]bool // RFC 3986 authority (no userinfo)
-	regName    [256]bool // hostChar but ":[]": a reg-name or IPv4 address
-	ipLiteral  [256]bool // hostChar but "[]": inside an IP-literal's brackets
-	qdtext     [256]bool // RFC 9110 5.6.4
-	hexVal     [256]int8
+	tchar       [256]bool // RFC 9110 token
+	valueChar   [256]bool // field-vchar, SP, HTAB (RFC 9110 5.5)
+	targetChar  [256]bool // visible ASCII but "#": see init
+	targetPlain [256]bool // targetChar but "%?", which the one-pass scan stops at
+	hostChar    [256]bool // RFC 3986 authority (no userinfo)
+	regName     [256]bool // hostChar but ":[]": a reg-name or IPv4 address
+	regPlain    [256]bool // regName but "%", which starts an escape
+	ipLiteral   [256]bool // hostChar but "[]": inside an IP-literal's brackets
+	qdtext      [256]bool // RFC 9110 5.6.4
+	hexVal      [256]int8
 )
 
 func init() {
@@ -30,8 +32,10 @@ func init() {
 		// do: browsers send several of them raw in queries, and they
 		// cannot change how the request is framed.
 		targetChar[c] = 0x21 <= b && b <= 0x7e && b != '#'
+		targetPlain[c] = targetChar[c] && b != '%' && b != '?'
 		hostChar[c] = unreserved || subDelims || containsByte(":%[]", b)
 		regName[c] = hostChar[c] && !containsByte(":[]", b)
+		regPlain[c] = regName[c] && b != '%'
 		ipLiteral[c] = hostChar[c] && !containsByte("[]", b)
 		qdtext[c] = b == '\t' || b == ' ' || b == 0x21 || (0x23 <= b && b <= 0x5b) || (0x5d <= b && b <= 0x7e) || b >= 0x80
 		hexVal[c] = -1

@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"testing"
 )
@@ -71,7 +72,20 @@ func TestSkipValueCharsExhaustive(t *testing.T) {
 // and on what was parsed.
 func TestFastSlowAgree(t *testing.T) {
 	for _, raw := range []string{plaintextRequest,
-		"GET /a%20b?c=d&e HTTP/1.0\r\nHost: [::1]:80\r\nContent-Length: 2\r\nX:\t v \r\n\r\nhi"} {
+		"GET /a%20b?c=d&e HTTP/1.0\r\nHost: [::1]:80\r\nContent-Length: 2\r\nX:\t v \r\n\r\nhi",
+		// Framing fields the one-pass path recognises by their words, a
+		// long name and value crossing the sixteen-byte windows, digits
+		// and '_' in names, a tab inside a value.
+		"POST /p?q HTTP/1.1\r\nhOST: a%41.b:1\r\nConnection: Keep-Alive\r\nexpect: 100-continue\r\n" +
+			"Transfer-Encoding: chunked\r\nX-Very-Long-Header-Name_2: 0123456789abcdef\tghijklmnopqrstuvwxyz \r\n\r\n0\r\n\r\n",
+		"PUT http://h:8/x HTTP/1.1\r\nHost: h\r\nCONNECTION: close, x\r\nContent-Length: 3\r\nContent-Length: 3\r\nA1: \r\n\r\nabc",
+	} {
+		// The unmutated request must take the one-pass path, or the
+		// comparison below would test the slow path against itself.
+		var r Request
+		if !NewParser(Limits{}).fastHead([]byte(raw), &r) {
+			t.Fatalf("%q: not taken by the one-pass path", raw)
+		}
 		for at := 0; at < len(raw); at++ {
 			for c := 0; c < 256; c++ {
 				buf := []byte(raw)
@@ -100,4 +114,135 @@ func TestFastSlowAgree(t *testing.T) {
 func fullSnapshot(r *Request) string {
 	return fmt.Sprintf("%q %q %q %q %q %d %d %v %v %v %q %q", r.Method, r.Target, r.Path, r.Query,
 		r.Host, r.ProtoMinor, r.ContentLength, r.Chunked, r.Close, r.Expect100, r.Body, r.Headers())
+}
+
+// TestNameStops puts every byte at every position of a word of letters: a
+// flag must be set exactly at the bytes that are not a letter or '-'.
+func TestNameStops(t *testing.T) {
+	for at := 0; at < 8; at++ {
+		for c := 0; c < 256; c++ {
+			for _, fill := range []byte{'a', 'Z', '-'} {
+				w := bytes.Repeat([]byte{fill}, 8)
+				w[at] = byte(c)
+				m := nameStops(binary.LittleEndian.Uint64(w))
+				for i, b := range w {
+					want := !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || b == '-')
+					if got := m>>(8*i+7)&1 == 1; got != want {
+						t.Fatalf("%q byte %d: stop %v, want %v", w, i, got, want)
+					}
+				}
+				if m&^0x8080808080808080 != 0 {
+					t.Fatalf("%q: flags outside the high bits: %#x", w, m)
+				}
+			}
+		}
+	}
+}
+
+// TestValueStopAgree checks valueStop (SSE2 on amd64 unless purego) against
+// the byte definition and valueStopGo: every byte at every offset, lengths
+// across the sixteen-byte windows, capacities that allow reading past len
+// or not, and junk past len that must not count.
+func TestValueStopAgree(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		for extra := 0; extra <= 17; extra += 17 {
+			for at := 0; at <= n; at++ {
+				for c := 0; c < 256; c++ {
+					buf := bytes.Repeat([]byte{'v'}, n+extra)
+					for i := n; i < len(buf); i++ {
+						buf[i] = 0 // a stop, outside b
+					}
+					if at < n {
+						buf[at] = byte(c)
+					}
+					b := buf[: n : n+extra]
+					want := n
+					for i, x := range b {
+						if x < 0x20 || x == 0x7f {
+							want = i
+							break
+						}
+					}
+					if got := valueStop(b); got != want {
+						t.Fatalf("valueStop(%q) cap %d = %d, want %d", b, cap(b), got, want)
+					}
+					if got := valueStopGo(b); got != want {
+						t.Fatalf("valueStopGo(%q) = %d, want %d", b, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// validHostRef is the plain reading of uri-host [":" port] that validHost
+// must agree with: the last ':' outside brackets starts the port.
+func validHostRef(h []byte) bool {
+	if len(h) == 0 {
+		return true
+	}
+	var port []byte
+	if h[0] == '[' {
+		e := bytes.IndexByte(h, ']')
+		if e < 2 {
+			return false
+		}
+		for _, c := range h[1:e] {
+			if !ipLiteral[c] {
+				return false
+			}
+		}
+		if rest := h[e+1:]; len(rest) > 0 {
+			if rest[0] != ':' {
+				return false
+			}
+			port = rest[1:]
+		}
+	} else {
+		name := h
+		if c := bytes.LastIndexByte(h, ':'); c >= 0 {
+			name, port = h[:c], h[c+1:]
+		}
+		if len(name) == 0 {
+			return false
+		}
+		for i := 0; i < len(name); i++ {
+			if !regName[name[i]] {
+				return false
+			}
+			if name[i] == '%' && (i+2 >= len(name) || hexVal[name[i+1]] < 0 || hexVal[name[i+2]] < 0) {
+				return false
+			}
+		}
+	}
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func TestValidHostAgree(t *testing.T) {
+	alphabet := []byte("a0.-:%F[]@/ \x00\x80")
+	buf := make([]byte, 12)
+	for seed := uint64(1); seed < 300000; seed++ {
+		x := seed * 0x9E3779B97F4A7C15
+		n := int(x % 13)
+		for i := 0; i < n; i++ {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			buf[i] = alphabet[x%uint64(len(alphabet))]
+		}
+		h := buf[:n]
+		if got, want := validHost(h), validHostRef(h); got != want {
+			t.Fatalf("validHost(%q) = %v, want %v", h, got, want)
+		}
+	}
+	for _, h := range []string{"127.0.0.1:8080", "a%41:1", "a%4:1", "a%4", ":80", "a:", "a:b:1", "[::1]:80", "[::1]x", "[]:1", "ex-ample.com"} {
+		if got, want := validHost([]byte(h)), validHostRef([]byte(h)); got != want {
+			t.Fatalf("validHost(%q) = %v, want %v", h, got, want)
+		}
+	}
 }

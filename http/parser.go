@@ -211,128 +211,6 @@ func (p *Parser) headEnd(i int) error {
 	return nil
 }
 
-// Request-line endings as little-endian words, so the version is checked
-// with one compare instead of eight.
-var (
-	http11 = binary.LittleEndian.Uint64([]byte("HTTP/1.1"))
-	http10 = binary.LittleEndian.Uint64([]byte("HTTP/1.0"))
-)
-
-// fastHead parses, in one pass, a request whose request line and header
-// section are all in in and break no rule or limit, and sets the parser's
-// offsets as scanHead would. For anything else (a partial request, leading
-// empty lines, an error of any kind) it reports false having set no offset,
-// and the caller resets r and takes the slow path: the slow path alone
-// decides what to reject and how, so the two cannot disagree on it. What the
-// fast path accepts is exactly what the slow one accepts, because every
-// byte it takes is in the same table the slow path checks it against.
-func (p *Parser) fastHead(in []byte, r *Request) bool {
-	i := 0
-	for i < len(in) && tchar[in[i]] {
-		i++
-	}
-	if i == 0 || i >= len(in) || in[i] != ' ' {
-		return false
-	}
-	r.Method = in[:i]
-	i++
-	ts := i
-	// The target is checked as it is scanned; none of its bytes can be a
-	// SP, CR or LF, so the SP after it is where parseRequestLine would end
-	// it too.
-	for i < len(in) {
-		c := in[i]
-		if !targetChar[c] {
-			break
-		}
-		if c == '%' && (i+2 >= len(in) || hexVal[in[i+1]] < 0 || hexVal[in[i+2]] < 0) {
-			return false
-		}
-		i++
-	}
-	if i == ts || i+11 > len(in) || in[i] != ' ' {
-		return false
-	}
-	switch binary.LittleEndian.Uint64(in[i+1:]) {
-	case http11:
-		r.ProtoMinor = 1
-	case http10:
-		r.ProtoMinor = 0
-	default:
-		return false
-	}
-	lineEnd := i + 9
-	if in[lineEnd] != '\r' || in[lineEnd+1] != '\n' || lineEnd > p.lim.MaxRequestLineBytes {
-		return false
-	}
-	r.Target = in[ts:i]
-	if classifyTarget(r, r.Target) != nil {
-		return false
-	}
-	pos, ok := parseFieldsN(in, lineEnd+2, &r.headers, p.lim.MaxHeaders)
-	if !ok || pos-(lineEnd+2) > p.lim.MaxHeaderBytes+2 {
-		return false
-	}
-	if p.applyHeaders(r) != nil {
-		return false
-	}
-	p.lineEnd, p.scanned, p.hdrEnd = lineEnd, lineEnd, pos
-	return true
-}
-
-// parseFieldsN parses field lines from b[pos:] up to and including the empty
-// line, not knowing where that is: it returns the offset just past the empty
-// line, or false when b ends first or a line is not a valid field line.
-func parseFieldsN(b []byte, pos int, hs *[]Header, max int) (int, bool) {
-	// A local slice header keeps the appends out of memory until the end.
-	h := *hs
-	for {
-		if pos+1 >= len(b) {
-			return 0, false
-		}
-		if b[pos] == '\r' {
-			*hs = h
-			return pos + 2, b[pos+1] == '\n'
-		}
-		if len(h) >= max {
-			return 0, false
-		}
-		ns := pos
-		for pos < len(b) && tchar[b[pos]] {
-			pos++
-		}
-		if pos == ns || pos >= len(b) || b[pos] != ':' {
-			return 0, false
-		}
-		name := b[ns:pos]
-		pos++
-		for pos < len(b) && isOWS(b[pos]) {
-			pos++
-		}
-		vs := pos
-		pos = skipValueChars(b, pos)
-		if pos+1 >= len(b) || b[pos] != '\r' || b[pos+1] != '\n' {
-			return 0, false
-		}
-		ve := pos
-		for ve > vs && isOWS(b[ve-1]) {
-			ve--
-		}
-		// Growing by one and filling the fields in place stores them
-		// directly; appending a composite literal builds it on the stack
-		// first and copies it with wide loads that stall on the narrow
-		// stores just made.
-		if len(h) < cap(h) {
-			h = h[:len(h)+1]
-		} else {
-			h = append(h, Header{})
-		}
-		f := &h[len(h)-1]
-		f.Name, f.Value = name, b[vs:ve:ve]
-		pos += 2
-	}
-}
-
 // checkMethodPrefix checks the part of a method not yet looked at, b[from:];
 // ok means the method is complete.
 func checkMethodPrefix(b []byte, from int) (ok bool, err error) {
@@ -506,25 +384,38 @@ func validHost(h []byte) bool {
 			}
 			port = rest[1:]
 		}
-	} else {
-		name := h
-		if c := bytes.LastIndexByte(h, ':'); c >= 0 {
-			name, port = h[:c], h[c+1:]
+		return allDigits(port)
+	}
+	// A reg-name or IPv4 address; it cannot hold ':', so the first ':'
+	// starts the port.
+	i := 0
+	for {
+		for i < len(h) && regPlain[h[i]] {
+			i++
 		}
-		for i := 0; i < len(name); i++ {
-			c := name[i]
-			if !regName[c] {
+		if i < len(h) && h[i] == '%' {
+			if i+2 >= len(h) || hexVal[h[i+1]] < 0 || hexVal[h[i+2]] < 0 {
 				return false
 			}
-			if c == '%' && (i+2 >= len(name) || hexVal[name[i+1]] < 0 || hexVal[name[i+2]] < 0) {
-				return false
-			}
+			i += 3
+			continue
 		}
-		if len(name) == 0 {
+		break
+	}
+	if i == 0 {
+		return false
+	}
+	if i < len(h) {
+		if h[i] != ':' {
 			return false
 		}
+		port = h[i+1:]
 	}
-	for _, c := range port {
+	return allDigits(port)
+}
+
+func allDigits(b []byte) bool {
+	for _, c := range b {
 		if c < '0' || c > '9' {
 			return false
 		}
@@ -593,116 +484,137 @@ func parseFields(b []byte, hs *[]Header, max int) error {
 // connection. Framing ambiguities are errors, never guesses: that is what
 // keeps requests from being smuggled past a front-end that guessed otherwise.
 func (p *Parser) applyHeaders(r *Request) error {
-	var (
-		teChunked, teOther, teUnknown, teSeen bool
-		clSeen                                bool
-		connClose, connKeepAlive              bool
-	)
+	var f fieldState
 	for i := range r.headers {
 		h := &r.headers[i]
-		switch len(h.Name) {
-		case 4:
-			if !foldEq(h.Name, "host") {
-				continue
-			}
-			if r.hostSeen {
-				return ErrDuplicateHost
-			}
-			r.hostSeen = true
-			if !validHost(h.Value) {
-				return ErrBadHost
-			}
-			if r.Host == nil {
-				r.Host = h.Value
-			}
-		case 14:
-			if !foldEq(h.Name, "content-length") {
-				continue
-			}
-			n, ok := parseContentLength(h.Value)
-			if !ok {
-				return ErrBadContentLength
-			}
-			if clSeen && n != r.ContentLength {
-				return ErrConflictingLength
-			}
-			clSeen = true
-			r.ContentLength = n
-		case 17:
-			if !foldEq(h.Name, "transfer-encoding") {
-				continue
-			}
-			teSeen = true
-			v := h.Value
-			for len(v) > 0 {
-				var el []byte
-				if c := bytes.IndexByte(v, ','); c >= 0 {
-					el, v = trimOWS(v[:c]), v[c+1:]
-				} else {
-					el, v = trimOWS(v), nil
-				}
-				if len(el) == 0 {
-					continue
-				}
-				if teChunked {
-					// chunked must be the final coding (RFC 9112 6.1).
-					return ErrBadTE
-				}
-				if foldEq(el, "chunked") {
-					teChunked = true
-					continue
-				}
-				teOther = true
-				if !isTokenWithParams(el) {
-					return ErrBadTE
-				}
-				teUnknown = true
-			}
-		case 10:
-			if !foldEq(h.Name, "connection") {
-				continue
-			}
-			v := h.Value
-			// A value is trimmed, so one that is the whole token is the
-			// list the loop would find: skip the search for a comma.
-			switch {
-			case foldEq(v, "keep-alive"):
-				connKeepAlive, v = true, nil
-			case foldEq(v, "close"):
-				connClose, v = true, nil
-			}
-			for len(v) > 0 {
-				var el []byte
-				if c := bytes.IndexByte(v, ','); c >= 0 {
-					el, v = trimOWS(v[:c]), v[c+1:]
-				} else {
-					el, v = trimOWS(v), nil
-				}
-				switch {
-				case foldEq(el, "close"):
-					connClose = true
-				case foldEq(el, "keep-alive"):
-					connKeepAlive = true
-				}
-			}
-		case 6:
-			if foldEq(h.Name, "expect") && foldEq(h.Value, "100-continue") && r.ProtoMinor == 1 {
-				r.Expect100 = true
-			}
+		if err := f.add(r, h.Name, h.Value); err != nil {
+			return err
 		}
 	}
+	return p.finishHeaders(r, &f)
+}
+
+// fieldState gathers what the framing fields said, one field at a time, so
+// that the one-pass path can apply each field as it is parsed and the
+// resumable path after it has parsed them all, through the same rules.
+type fieldState struct {
+	teChunked, teOther, teUnknown, teSeen bool
+	clSeen                                bool
+	connClose, connKeepAlive              bool
+}
+
+// framingNames has bit n set when a field name of length n may be one that
+// add interprets: a cheap filter before any name is compared.
+const framingNames = 1<<4 | 1<<6 | 1<<10 | 1<<14 | 1<<17
+
+// add interprets one field (name already checked to be a token, value to be
+// field-value bytes, trimmed).
+func (f *fieldState) add(r *Request, name, v []byte) error {
+	switch len(name) {
+	case 4:
+		if !foldEq(name, "host") {
+			return nil
+		}
+		if r.hostSeen {
+			return ErrDuplicateHost
+		}
+		r.hostSeen = true
+		if !validHost(v) {
+			return ErrBadHost
+		}
+		if r.Host == nil {
+			r.Host = v
+		}
+	case 14:
+		if !foldEq(name, "content-length") {
+			return nil
+		}
+		n, ok := parseContentLength(v)
+		if !ok {
+			return ErrBadContentLength
+		}
+		if f.clSeen && n != r.ContentLength {
+			return ErrConflictingLength
+		}
+		f.clSeen = true
+		r.ContentLength = n
+	case 17:
+		if !foldEq(name, "transfer-encoding") {
+			return nil
+		}
+		f.teSeen = true
+		for len(v) > 0 {
+			var el []byte
+			if c := bytes.IndexByte(v, ','); c >= 0 {
+				el, v = trimOWS(v[:c]), v[c+1:]
+			} else {
+				el, v = trimOWS(v), nil
+			}
+			if len(el) == 0 {
+				continue
+			}
+			if f.teChunked {
+				// chunked must be the final coding (RFC 9112 6.1).
+				return ErrBadTE
+			}
+			if foldEq(el, "chunked") {
+				f.teChunked = true
+				continue
+			}
+			f.teOther = true
+			if !isTokenWithParams(el) {
+				return ErrBadTE
+			}
+			f.teUnknown = true
+		}
+	case 10:
+		if !foldEq(name, "connection") {
+			return nil
+		}
+		// A value is trimmed, so one that is the whole token is the
+		// list the loop would find: skip the search for a comma.
+		switch {
+		case foldEq(v, "keep-alive"):
+			f.connKeepAlive, v = true, nil
+		case foldEq(v, "close"):
+			f.connClose, v = true, nil
+		}
+		for len(v) > 0 {
+			var el []byte
+			if c := bytes.IndexByte(v, ','); c >= 0 {
+				el, v = trimOWS(v[:c]), v[c+1:]
+			} else {
+				el, v = trimOWS(v), nil
+			}
+			switch {
+			case foldEq(el, "close"):
+				f.connClose = true
+			case foldEq(el, "keep-alive"):
+				f.connKeepAlive = true
+			}
+		}
+	case 6:
+		if foldEq(name, "expect") && foldEq(v, "100-continue") && r.ProtoMinor == 1 {
+			r.Expect100 = true
+		}
+	}
+	return nil
+}
+
+// finishHeaders applies the rules that need the whole header section.
+func (p *Parser) finishHeaders(r *Request, f *fieldState) error {
 	if r.ProtoMinor == 1 && !r.hostSeen {
 		return ErrMissingHost
 	}
-	if teSeen {
+	if f.teSeen {
 		switch {
-		case clSeen:
+		case f.clSeen:
 			return ErrTEAndCL
 		case r.ProtoMinor == 0:
 			return ErrTEInHTTP10
-		case teUnknown:
+		case f.teUnknown:
 			return ErrUnknownTE
-		case !teChunked || teOther:
+		case !f.teChunked || f.teOther:
 			return ErrBadTE
 		}
 		r.Chunked = true
@@ -712,9 +624,9 @@ func (p *Parser) applyHeaders(r *Request) error {
 		return ErrBodyTooLarge
 	}
 	if r.ProtoMinor == 1 {
-		r.Close = connClose
+		r.Close = f.connClose
 	} else {
-		r.Close = connClose || !connKeepAlive
+		r.Close = f.connClose || !f.connKeepAlive
 	}
 	return nil
 }
@@ -800,42 +712,45 @@ func skipValue(b []byte, i int) (int, bool) {
 	return i, i > s
 }
 
-const (
-	swarLo = 0x0101010101010101
-	swarHi = 0x8080808080808080
-)
+// valueStops flags (high bit of the byte) each of the eight bytes of x that
+// is not a field-value byte, and HTAB, the one valid control, which the
+// caller checks itself. A byte is a stop when it is ASCII and either below
+// SP or DEL; each byte is tested without carries or borrows crossing into
+// its neighbours, so every flag is exact.
+func valueStops(x uint64) uint64 {
+	const lo7, hi = 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+	v := x & lo7
+	// v+0x01 reaches the high bit only from 0x7f, v+0x60 from 0x20 up.
+	return ((v + 0x0101010101010101) | ^(v + 0x6060606060606060)) &^ x & hi
+}
 
 // skipValueChars returns the offset of the first byte at or after pos that
-// is not a field-value byte. Values are most of a request's bytes, so they
-// are checked eight at a time: a word with no byte below 0x20 and none equal
-// to 0x7f is all valid (HTAB, the one valid control, takes the slow path).
-// It returns len(b) when b ends first.
+// is not a field-value byte, or len(b) when b ends first. Values are most of
+// a request's bytes, so they are scanned for controls and DEL many bytes at
+// a time (valueStop); HTAB, the one valid control, resumes the scan.
 func skipValueChars(b []byte, pos int) int {
 	for {
-		for pos+8 <= len(b) {
-			x := binary.LittleEndian.Uint64(b[pos:])
-			below := (x - swarLo*0x20) & ^x & swarHi
-			y := x ^ (swarLo * 0x7f)
-			del := (y - swarLo) & ^y & swarHi
-			if m := below | del; m != 0 {
-				// Borrows only run upwards from a true hit, so the lowest
-				// flagged byte is the first control or DEL: unless it is
-				// HTAB, it ends the value, and the bytes before it are
-				// valid.
-				k := pos + bits.TrailingZeros64(m)>>3
-				if b[k] != '\t' {
-					return k
-				}
-				break
-			}
-			pos += 8
+		pos += valueStop(b[pos:])
+		if pos >= len(b) || b[pos] != '\t' {
+			return pos
 		}
-		stop := min(pos+8, len(b))
-		for pos < stop && valueChar[b[pos]] {
-			pos++
+		pos++
+	}
+}
+
+// valueStopGo is valueStop eight bytes at a time, for other architectures
+// and the purego build tag.
+func valueStopGo(b []byte) int {
+	pos := 0
+	for ; pos+8 <= len(b); pos += 8 {
+		if m := valueStops(binary.LittleEndian.Uint64(b[pos:])); m != 0 {
+			return pos + bits.TrailingZeros64(m)>>3
 		}
-		if pos < stop || pos == len(b) {
+	}
+	for ; pos < len(b); pos++ {
+		if c := b[pos]; c < 0x20 || c == 0x7f {
 			return pos
 		}
 	}
+	return pos
 }

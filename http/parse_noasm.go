@@ -1,0 +1,5 @@
+//go:build !amd64 || purego
+
+package http
+
+func valueStop(b []byte) int { return valueStopGo(b) }
