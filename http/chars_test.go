@@ -116,23 +116,37 @@ func fullSnapshot(r *Request) string {
 		r.Host, r.ProtoMinor, r.ContentLength, r.Chunked, r.Close, r.Expect100, r.Body, r.Headers())
 }
 
-// TestNameStops puts every byte at every position of a word of letters: a
-// flag must be set exactly at the bytes that are not a letter or '-'.
-func TestNameStops(t *testing.T) {
-	for at := 0; at < 8; at++ {
-		for c := 0; c < 256; c++ {
-			for _, fill := range []byte{'a', 'Z', '-'} {
-				w := bytes.Repeat([]byte{fill}, 8)
-				w[at] = byte(c)
-				m := nameStops(binary.LittleEndian.Uint64(w))
-				for i, b := range w {
-					want := !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || b == '-')
-					if got := m>>(8*i+7)&1 == 1; got != want {
-						t.Fatalf("%q byte %d: stop %v, want %v", w, i, got, want)
+// TestWordStops puts every byte at every position of words of ordinary
+// bytes: each word test must flag exactly the bytes its definition names.
+func TestWordStops(t *testing.T) {
+	isLetter := func(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }
+	tests := []struct {
+		name  string
+		f     func(uint64) uint64
+		stop  func(byte) bool
+		fills []byte
+	}{
+		{"nameStops", nameStops, func(b byte) bool { return !(isLetter(b) || b == '-') }, []byte("aZ-")},
+		{"valueStops", valueStops, func(b byte) bool { return b < 0x20 || b == 0x7f }, []byte("a \x80\xff~")},
+	}
+	for _, tc := range tests {
+		for at := 0; at < 8; at++ {
+			for c := 0; c < 256; c++ {
+				for _, fill := range tc.fills {
+					w := bytes.Repeat([]byte{fill}, 8)
+					w[at] = byte(c)
+					if at > 0 {
+						w[at-1] = byte(255 - c)
 					}
-				}
-				if m&^0x8080808080808080 != 0 {
-					t.Fatalf("%q: flags outside the high bits: %#x", w, m)
+					m := tc.f(binary.LittleEndian.Uint64(w))
+					for i, b := range w {
+						if got, want := m>>(8*i+7)&1 == 1, tc.stop(b); got != want {
+							t.Fatalf("%s(%q) byte %d: stop %v, want %v", tc.name, w, i, got, want)
+						}
+					}
+					if m&^0x8080808080808080 != 0 {
+						t.Fatalf("%s(%q): flags outside the high bits: %#x", tc.name, w, m)
+					}
 				}
 			}
 		}
@@ -243,6 +257,31 @@ func TestValidHostAgree(t *testing.T) {
 	for _, h := range []string{"127.0.0.1:8080", "a%41:1", "a%4:1", "a%4", ":80", "a:", "a:b:1", "[::1]:80", "[::1]x", "[]:1", "ex-ample.com"} {
 		if got, want := validHost([]byte(h)), validHostRef([]byte(h)); got != want {
 			t.Fatalf("validHost(%q) = %v, want %v", h, got, want)
+		}
+	}
+}
+
+// TestValueEndNear checks the end-of-buffer value scan against the byte
+// table from every start, with every byte at every offset.
+func TestValueEndNear(t *testing.T) {
+	for n := 0; n <= 24; n++ {
+		for at := 0; at < n; at++ {
+			for c := 0; c < 256; c++ {
+				b := bytes.Repeat([]byte{'v'}, n)
+				b[at] = byte(c)
+				if at > 0 && c == '\t' {
+					b[at-1] = '\t'
+				}
+				for pos := 0; pos <= n; pos++ {
+					want := pos
+					for want < n && valueChar[b[want]] {
+						want++
+					}
+					if got := valueEndNear(b, pos); got != want {
+						t.Fatalf("valueEndNear(%q, %d) = %d, want %d", b, pos, got, want)
+					}
+				}
+			}
 		}
 	}
 }

@@ -68,17 +68,21 @@ func (p *Parser) fastHead(in []byte, r *Request) bool {
 		if i+2 >= n {
 			return false
 		}
-		switch in[i] {
-		case '%':
+		switch c := in[i]; {
+		case c == '%':
 			if hexVal[in[i+1]] < 0 || hexVal[in[i+2]] < 0 {
 				return false
 			}
 			i += 3
 			continue
-		case '?':
+		case c == '?':
 			if q < 0 {
 				q = i
 			}
+			i++
+			continue
+		case targetChar[c]:
+			// A stop only because targetStops flags a few neighbours.
 			i++
 			continue
 		}
@@ -199,7 +203,8 @@ func (p *Parser) fastHead(in []byte, r *Request) bool {
 				pos = skipValueChars(in, pos+1)
 			}
 		} else {
-			pos = skipValueChars(in, pos)
+			// The last field of a request that ends the buffer.
+			pos = valueEndNear(in, pos)
 		}
 		if pos+1 >= n || in[pos] != '\r' || in[pos+1] != '\n' {
 			return false
@@ -254,6 +259,38 @@ func (p *Parser) fastHead(in []byte, r *Request) bool {
 	}
 	p.lineEnd, p.scanned, p.hdrEnd = lineEnd, lineEnd, pos
 	return true
+}
+
+// valueEndNear is skipValueChars for a value near the end of b, where a
+// call to valueStop would go byte by byte: words, then one that overlaps
+// the last and ends at the end of b.
+func valueEndNear(b []byte, pos int) int {
+	n := len(b)
+	pos = valueStopNear(b, pos)
+	if pos < n && b[pos] == '\t' {
+		return skipValueChars(b, pos+1)
+	}
+	return pos
+}
+
+func valueStopNear(b []byte, pos int) int {
+	n := len(b)
+	for ; pos+8 <= n; pos += 8 {
+		if m := valueStops(binary.LittleEndian.Uint64(b[pos:])); m != 0 {
+			return pos + bits.TrailingZeros64(m)>>3
+		}
+	}
+	if pos >= n || n < 8 {
+		for pos < n && b[pos] >= 0x20 && b[pos] != 0x7f {
+			pos++
+		}
+		return pos
+	}
+	// The bytes of the last word before pos were seen already.
+	if m := valueStops(binary.LittleEndian.Uint64(b[n-8:])) >> (8 * (8 - (n - pos))); m != 0 {
+		return pos + bits.TrailingZeros64(m)>>3
+	}
+	return n
 }
 
 // nameStops flags (high bit of the byte) each of the eight bytes of x that

@@ -1,10 +1,6 @@
 package http
 
-import (
-	"bytes"
-	"encoding/binary"
-	"math/bits"
-)
+import "bytes"
 
 // Parser parses requests from a connection's inbound buffer. One Parser
 // serves one connection; its zero value is not ready, use NewParser.
@@ -738,19 +734,6 @@ func skipValueChars(b []byte, pos int) int {
 	}
 }
 
-// valueStopGo is valueStop eight bytes at a time, for other architectures
-// and the purego build tag.
-func valueStopGo(b []byte) int {
-	pos := 0
-	for ; pos+8 <= len(b); pos += 8 {
-		if m := valueStops(binary.LittleEndian.Uint64(b[pos:])); m != 0 {
-			return pos + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for ; pos < len(b); pos++ {
-		if c := b[pos]; c < 0x20 || c == 0x7f {
-			return pos
-		}
-	}
-	return pos
-}
+// valueStopGo is valueStop a word at a time, for other architectures and
+// the purego build tag.
+func valueStopGo(b []byte) int { return valueStopNear(b, 0) }
