@@ -35,10 +35,14 @@ type File struct {
 	fixedDone atomic.Bool
 	fixed     []int32
 
+	// state counts the operations holding the fd, with closingBit set once Close was
+	// called (no new operations). It is one atomic word rather than fields under mu:
+	// every read takes a reference on the submitting thread and drops it on the one that
+	// reaps, and a mutex there would bounce between the cores twice per operation.
+	state atomic.Int64
+
 	mu       sync.Mutex
-	refs     int  // operations holding the fd
-	closing  bool // Close called: no new operations
-	fdClosed bool
+	fdClosed bool // guarded by mu, as are closeFut and the Read/Write fields below
 	closeFut *task.Future[struct{}]
 
 	pos     int64 // Read/Write position
@@ -82,21 +86,29 @@ var opPool = sync.Pool{New: func() any { return new(rwOp) }}
 // Name is the name the file was opened with.
 func (f *File) Name() string { return f.name }
 
+const closingBit = 1 << 62
+
 func (f *File) acquire() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closing {
-		return false
+	for {
+		s := f.state.Load()
+		if s&closingBit != 0 {
+			return false
+		}
+		if f.state.CompareAndSwap(s, s+1) {
+			return true
+		}
 	}
-	f.refs++
-	return true
 }
 
 func (f *File) releaseRef() {
+	if f.state.Add(-1) != closingBit {
+		return
+	}
+	// The last operation of a closing file: Close set closeFut (under mu) before it
+	// set closingBit, and found an operation still holding the fd.
 	f.mu.Lock()
-	f.refs--
 	var fut *task.Future[struct{}]
-	if f.refs == 0 && f.closing && f.closeFut != nil && !f.fdClosed {
+	if f.closeFut != nil && !f.fdClosed {
 		fut = f.closeFut
 		f.fdClosed = true
 	}
@@ -271,14 +283,13 @@ func (f *File) Stat() *task.Future[os.FileInfo] {
 // second Close reports ErrClosed.
 func (f *File) Close() *task.Future[struct{}] {
 	f.mu.Lock()
-	if f.closing {
+	if f.state.Load()&closingBit != 0 {
 		f.mu.Unlock()
 		return task.Ready(struct{}{}, f.pathErr("close", ErrClosed))
 	}
-	f.closing = true
 	fut := task.NewFuture[struct{}](f.fsys.ex)
 	f.closeFut = fut
-	now := f.refs == 0
+	now := f.state.Or(closingBit) == 0 // no operation holds the fd
 	if now {
 		f.fdClosed = true
 	}
@@ -292,7 +303,7 @@ func (f *File) Close() *task.Future[struct{}] {
 // forceClose runs in FS.Close after the backend drained: nothing is in flight any more.
 func (f *File) forceClose() {
 	f.mu.Lock()
-	f.closing = true
+	f.state.Or(closingBit)
 	already := f.fdClosed
 	f.fdClosed = true
 	fut := f.closeFut
