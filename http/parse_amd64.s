@@ -6,7 +6,8 @@
 //
 // Sixteen bytes per step: a byte is a stop when min(c, 0x1f) == c (c below
 // SP, unsigned) or c == 0x7f. A window may read past len(b) but never past
-// cap(b); the bits of bytes beyond len are dropped.
+// cap(b); the bits of bytes beyond len are dropped. Near the end of cap the
+// last window is the one that ends at len.
 TEXT ·valueStop(SB), NOSPLIT, $0-32
 	MOVQ b_base+0(FP), SI
 	MOVQ b_len+8(FP), BX
@@ -54,7 +55,27 @@ found:
 	RET
 
 tail:
-	// Less than sixteen bytes of capacity left: one byte at a time.
+	// Less than sixteen bytes of capacity left: the window that ends at
+	// len, less the bytes of it already seen, or one byte at a time when b
+	// is shorter than a window.
+	CMPQ BX, $16
+	JB   bytes
+	LEAQ -16(BX), R8
+	MOVOU (SI)(R8*1), X0
+	MOVOU X0, X3
+	PMINUB X1, X3
+	PCMPEQB X0, X3
+	PCMPEQB X2, X0
+	POR X0, X3
+	PMOVMSKB X3, AX
+	MOVQ DX, CX
+	SUBQ R8, CX
+	SHRL CX, AX
+	TESTL AX, AX
+	JZ   retlen
+	JMP  found
+
+bytes:
 	MOVBLZX (SI)(DX*1), AX
 	CMPL AX, $0x20
 	JB   ret
@@ -62,7 +83,7 @@ tail:
 	JEQ  ret
 	INCQ DX
 	CMPQ DX, BX
-	JB   tail
+	JB   bytes
 
 retlen:
 	MOVQ BX, DX

@@ -68,21 +68,17 @@ func (p *Parser) fastHead(in []byte, r *Request) bool {
 		if i+2 >= n {
 			return false
 		}
-		switch c := in[i]; {
-		case c == '%':
+		switch in[i] {
+		case '%':
 			if hexVal[in[i+1]] < 0 || hexVal[in[i+2]] < 0 {
 				return false
 			}
 			i += 3
 			continue
-		case c == '?':
+		case '?':
 			if q < 0 {
 				q = i
 			}
-			i++
-			continue
-		case targetChar[c]:
-			// A stop only because targetStops flags a few neighbours.
 			i++
 			continue
 		}
@@ -141,6 +137,18 @@ func (p *Parser) fastHead(in []byte, r *Request) bool {
 			return false
 		}
 		ns := pos
+		// The line's end is found from its start, not from the value's:
+		// a name holds no control byte, so the first byte that is not a
+		// field-value byte ends the line of a valid field. Lines then
+		// follow one another through this scan alone, while the name
+		// and the checks below proceed beside it.
+		e := pos + valueStop(in[pos:])
+		if e < n && in[e] == '\t' {
+			e = skipValueChars(in, e+1)
+		}
+		if e+1 >= n || in[e] != '\r' || in[e+1] != '\n' {
+			return false
+		}
 		m := nameStops(w)
 		for m == 0 && pos+16 <= n {
 			pos += 8
@@ -188,28 +196,10 @@ func (p *Parser) fastHead(in []byte, r *Request) bool {
 			pos++
 		}
 		vs := pos
-		// Most values end within sixteen bytes: look at those here, and
-		// hand a longer value to valueStop.
-		if pos+16 <= n {
-			if m := valueStops(binary.LittleEndian.Uint64(in[pos:])); m != 0 {
-				pos += bits.TrailingZeros64(m) >> 3
-			} else if m := valueStops(binary.LittleEndian.Uint64(in[pos+8:])); m != 0 {
-				pos += 8 + bits.TrailingZeros64(m)>>3
-			} else {
-				pos += 16
-				pos += valueStop(in[pos:])
-			}
-			if pos < n && in[pos] == '\t' {
-				pos = skipValueChars(in, pos+1)
-			}
-		} else {
-			// The last field of a request that ends the buffer.
-			pos = valueEndNear(in, pos)
-		}
-		if pos+1 >= n || in[pos] != '\r' || in[pos+1] != '\n' {
-			return false
-		}
-		ve := pos
+		// pos <= e: the name stopped at ':' before any control, and OWS
+		// stops at the CR at e.
+		pos = e
+		ve := e
 		for ve > vs && isOWS(in[ve-1]) {
 			ve--
 		}
@@ -261,18 +251,8 @@ func (p *Parser) fastHead(in []byte, r *Request) bool {
 	return true
 }
 
-// valueEndNear is skipValueChars for a value near the end of b, where a
-// call to valueStop would go byte by byte: words, then one that overlaps
-// the last and ends at the end of b.
-func valueEndNear(b []byte, pos int) int {
-	n := len(b)
-	pos = valueStopNear(b, pos)
-	if pos < n && b[pos] == '\t' {
-		return skipValueChars(b, pos+1)
-	}
-	return pos
-}
-
+// valueStopNear is valueStop from pos, a word at a time, with one last
+// word that overlaps the one before it and ends at the end of b.
 func valueStopNear(b []byte, pos int) int {
 	n := len(b)
 	for ; pos+8 <= n; pos += 8 {
