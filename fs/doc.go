@@ -7,7 +7,11 @@
 // cgo), with one ring per reactor loop (Rings). Submissions from any goroutine are queued
 // and batched: one io_uring_enter carries everything queued since the ring's flusher last
 // ran. Reads the kernel finishes inside that syscall (page-cache hits) are reaped by the
-// flusher at once. Operations that finish later (device reads, pipes) signal an eventfd
+// flusher at once. A ring whose flushes keep carrying one operation each (its submitter
+// waits for every read before the next) stops handing reads of up to 64 KiB to the
+// flusher: the submitter enters its own read on an idle ring and reaps it on the spot, so
+// a lone page-cache read costs no thread hand-off either way; one such read in 128 still
+// goes through the flusher, and when others queue behind it the ring batches again. Operations that finish later (device reads, pipes) signal an eventfd
 // registered with the ring, and that eventfd is watched by a reactor loop
 // (reactor.Loop.Watch), so one loop turn handles both socket readiness and file
 // completions; the loop only completes futures, it never runs user code for them. Without

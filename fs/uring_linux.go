@@ -31,6 +31,9 @@ import (
 // a reactor loop watches (Loop.Watch): that loop turn reaps them, beside its sockets.
 // Without a reactor each ring parks a reaper goroutine on its eventfd in Go's netpoller.
 // Either way completions only ever Complete a future: no user code runs on the loop.
+// A submitter that waits for each operation has nothing to batch with; the engine
+// notices (its flushes carry one SQE each) and lets it enter small reads and writes
+// itself (uring.Config.InlineMax).
 type uringDriver struct {
 	ex    task.Executor
 	rings []*ringCtx
@@ -86,7 +89,7 @@ func newURingDriver(ex task.Executor, cfg *config) (driver, error) {
 		if len(loops) > 0 {
 			rc.loop = loops[i%len(loops)]
 		}
-		ucfg := uring.Config{Entries: cfg.entries, OwnReaper: rc.loop == nil,
+		ucfg := uring.Config{Entries: cfg.entries, OwnReaper: rc.loop == nil, InlineMax: inlineMax,
 			Defer: func() error {
 				select {
 				case rc.kick <- struct{}{}:
@@ -131,6 +134,10 @@ func (d *uringDriver) pickIdx() int {
 	}
 	return int(d.next.Add(1) % uint32(len(d.rings)))
 }
+
+// inlineMax bounds the read or write a submitter may enter itself (uring.Config.InlineMax):
+// a 64 KiB page-cache copy takes a few microseconds, which even a reactor loop can spend.
+const inlineMax = 64 << 10
 
 // fixedAfter is how many reads and writes a file sees before it is registered with the
 // rings: registering costs a syscall per ring at open and at close, which a file read

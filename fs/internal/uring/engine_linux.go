@@ -74,7 +74,22 @@ type Config struct {
 	// reactor loop's inbox). Everything queued until then goes in one io_uring_enter. If
 	// it returns an error the submitter flushes itself.
 	Defer func() error
+	// InlineMax, with Defer, lets a read or write of at most InlineMax bytes be entered
+	// by its submitter, which then reaps what completed inside the syscall, when the
+	// ring is idle and Flush's recent enters carried one SQE each: a submitter that waits
+	// for every operation gains nothing from the flusher (there is nothing to batch
+	// with) and pays a hand-off to it and back. 0: never.
+	InlineMax int
 }
+
+// inlineAfter single-SQE enters by Flush in a row switch a ring to inline submission; one in
+// inlineProbe inline-eligible submissions still goes through the flusher, so that a
+// submitter that starts keeping several operations in flight is noticed (its SQEs then
+// share that flush) and the ring goes back to batching.
+const (
+	inlineAfter = 8
+	inlineProbe = 128
+)
 
 // Stats are cumulative counters.
 type Stats struct {
@@ -100,6 +115,10 @@ type Engine struct {
 	dead         bool // released: the rings are unmapped
 	flushSched   bool // Defer was called and its Flush has not started yet
 	deferFn      func() error
+	inlineMax    int
+	inlineMode   bool   // Flush's recent io_uring_enter calls carried one SQE each (InlineMax)
+	singles      int    // how many in a row did
+	inlineSeq    uint32 // counts inline-eligible submissions, for the probes
 	closed       bool
 
 	fileFree []uint32   // free registered-file slots, guarded by mu
@@ -159,6 +178,7 @@ func New(cfg Config) (*Engine, error) {
 		maxUser:     int(ring.CQEntries()) / 2,
 		cqeBuf:      make([]CQE, ring.CQEntries()),
 		deferFn:     cfg.Defer,
+		inlineMax:   cfg.InlineMax,
 	}
 	if cfg.FixedFiles == 0 {
 		cfg.FixedFiles = 256
@@ -303,8 +323,13 @@ func (e *Engine) flushN(inReaper, reapEach bool) {
 	// ownership is given up.
 	muted := reapEach && e.ring.SetEventfdEnabled(false)
 	yielded := false
+	last := 0 // SQEs the previous io_uring_enter carried, noted under the next lock
 	for {
 		e.mu.Lock()
+		if last > 0 {
+			e.noteEnterLocked(last)
+			last = 0
+		}
 		e.movePendingLocked()
 		n := e.ring.Publish()
 		if n == 0 && reapEach && !yielded {
@@ -330,6 +355,9 @@ func (e *Engine) flushN(inReaper, reapEach bool) {
 		switch {
 		case err == nil:
 			e.submitted.Add(uint64(got))
+			if reapEach {
+				last = got
+			}
 			if reapEach && e.tryReap() > 0 {
 				// The waiters just woken sit in this P's run queue (runnext) and would
 				// wait there for the whole next io_uring_enter: yield, so that they
@@ -355,6 +383,21 @@ func (e *Engine) flushN(inReaper, reapEach bool) {
 		default:
 			e.failUnconsumed(err)
 		}
+	}
+}
+
+// noteEnterLocked switches inline submission on after inlineAfter io_uring_enter calls
+// of Flush in a row that carried one SQE each, and off after one that carried more.
+func (e *Engine) noteEnterLocked(got int) {
+	if e.inlineMax == 0 {
+		return
+	}
+	if got > 1 {
+		e.inlineMode, e.singles = false, 0
+		return
+	}
+	if e.singles++; e.singles >= inlineAfter {
+		e.inlineMode = true
 	}
 }
 
@@ -405,7 +448,17 @@ func (e *Engine) submit(s *SQE, buf []byte, aux any, c Completion) (Ticket, erro
 	sl.c, sl.buf, sl.aux = c, buf, aux
 	s.UserData = userData(idx, sl.gen)
 	sl.sqe = *s
+	inline := e.inlineMode && buf != nil && len(buf) <= e.inlineMax && e.inKernel == 0 &&
+		len(e.pending) == 0 && !e.flushing && !e.flushSched && e.ring.Queued() == 0
 	e.queueLocked(idx)
+	if inline {
+		e.inlineSeq++
+		if e.inlineSeq%inlineProbe != 0 && e.claimFlushLocked() {
+			e.mu.Unlock()
+			e.flushInline()
+			return Ticket(s.UserData), nil
+		}
+	}
 	if e.deferFn != nil {
 		sched := !e.flushSched
 		e.flushSched = true
@@ -453,6 +506,57 @@ func (e *Engine) Flush() {
 	// Anything posted while the eventfd was muted, and whatever a concurrent flusher
 	// left behind, is reaped here (a no-op once the engine is released).
 	e.Reap()
+}
+
+// flushInline is a flush owned by a submitter (InlineMax): it enters what is queued and
+// reaps at once, on this thread, what completed inside the syscall, with the eventfd
+// muted as in Flush.
+func (e *Engine) flushInline() {
+	muted := e.ring.SetEventfdEnabled(false)
+	for {
+		e.mu.Lock()
+		e.movePendingLocked()
+		n := e.ring.Publish()
+		if n == 0 {
+			e.endFlushLocked(muted)
+			e.mu.Unlock()
+			break
+		}
+		e.mu.Unlock()
+		got, err := e.ring.Enter(n, 0, 0)
+		e.enters.Add(1)
+		switch {
+		case err == nil:
+			e.submitted.Add(uint64(got))
+		case err == unix.EAGAIN || err == unix.EBUSY:
+			if e.tryReap() == 0 {
+				runtime.Gosched()
+			}
+		default:
+			e.failUnconsumed(err)
+		}
+	}
+	// The eventfd is live again, so only what was posted while it was muted needs a
+	// reaper here. If another goroutine holds reapMu it may be past its last look at
+	// the ring, and Reap cannot wait for it (the caller may itself be a Completion,
+	// under reapMu further up its stack), so the flusher is asked to reap instead.
+	if e.reapMu.TryLock() {
+		e.reapLocked()
+		e.reapMu.Unlock()
+		return
+	}
+	if e.ring.CQReady() == 0 {
+		return
+	}
+	e.mu.Lock()
+	sched := !e.flushSched && !e.dead
+	e.flushSched = true
+	e.mu.Unlock()
+	if sched && e.deferFn() != nil {
+		e.mu.Lock()
+		e.flushSched = false
+		e.mu.Unlock()
+	}
 }
 
 func bufAddr(b []byte) uint64 {

@@ -173,6 +173,9 @@ func (r *Ring) SQSpace() uint32 {
 	return r.sqEntries - (r.sqLocalTail - atomic.LoadUint32(r.sqHead))
 }
 
+// Queued is how many SQEs were queued and not yet consumed by the kernel.
+func (r *Ring) Queued() uint32 { return r.sqLocalTail - atomic.LoadUint32(r.sqHead) }
+
 // Queue copies s into the next free SQE. It returns false when the SQ is full. The entry is
 // invisible to the kernel until Publish.
 func (r *Ring) Queue(s *SQE) bool {
