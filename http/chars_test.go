@@ -158,7 +158,11 @@ func TestWordStops(t *testing.T) {
 // across the sixteen-byte windows, capacities that allow reading past len
 // or not, and junk past len that must not count.
 func TestValueStopAgree(t *testing.T) {
+	lens := []int{47, 63, 64, 65, 72}
 	for n := 0; n <= 40; n++ {
+		lens = append(lens, n)
+	}
+	for _, n := range lens {
 		for _, extra := range []int{0, 1, 5, 15, 16, 17} {
 			for at := 0; at <= n; at++ {
 				for c := 0; c < 256; c++ {
@@ -252,6 +256,9 @@ func TestValidHostAgree(t *testing.T) {
 		h := buf[:n]
 		if got, want := validHost(h), validHostRef(h); got != want {
 			t.Fatalf("validHost(%q) = %v, want %v", h, got, want)
+		}
+		if got, want := hostNamePort(h), validHostRef(h); got != want {
+			t.Fatalf("hostNamePort(%q) = %v, want %v", h, got, want)
 		}
 	}
 	for _, h := range []string{"127.0.0.1:8080", "a%41:1", "a%4:1", "a%4", ":80", "a:", "a:b:1", "[::1]:80", "[::1]x", "[]:1", "ex-ample.com"} {

@@ -4,7 +4,7 @@
 
 // func valueStop(b []byte) int
 //
-// Sixteen bytes per step: a byte is a stop when min(c, 0x1f) == c (c below
+// Sixteen or thirty-two bytes per step: a byte is a stop when min(c, 0x1f) == c (c below
 // SP, unsigned) or c == 0x7f. A window may read past len(b) but never past
 // cap(b); the bits of bytes beyond len are dropped. Near the end of cap the
 // last window is the one that ends at len.
@@ -19,6 +19,31 @@ TEXT ·valueStop(SB), NOSPLIT, $0-32
 	MOVQ AX, X2
 	PUNPCKLQDQ X2, X2
 	XORQ DX, DX
+
+	// Thirty-two bytes per step while they are all within len.
+loop32:
+	LEAQ 32(DX), AX
+	CMPQ AX, BX
+	JA   loop
+	MOVOU (SI)(DX*1), X0
+	MOVOU 16(SI)(DX*1), X4
+	MOVOU X0, X3
+	PMINUB X1, X3
+	PCMPEQB X0, X3
+	PCMPEQB X2, X0
+	POR X0, X3
+	MOVOU X4, X6
+	PMINUB X1, X6
+	PCMPEQB X4, X6
+	PCMPEQB X2, X4
+	POR X4, X6
+	PMOVMSKB X3, AX
+	PMOVMSKB X6, CX
+	SHLL $16, CX
+	ORL  CX, AX
+	JNZ  found
+	ADDQ $32, DX
+	JMP  loop32
 
 loop:
 	CMPQ DX, BX

@@ -218,7 +218,7 @@ func (p *Parser) fastHead(in []byte, r *Request) bool {
 		pos += 2
 		switch kind {
 		case fieldHost:
-			if r.hostSeen || !validHost(v) {
+			if r.hostSeen || !hostNamePort(v) {
 				return false
 			}
 			r.hostSeen = true
@@ -249,6 +249,25 @@ func (p *Parser) fastHead(in []byte, r *Request) bool {
 	}
 	p.lineEnd, p.scanned, p.hdrEnd = lineEnd, lineEnd, pos
 	return true
+}
+
+// hostNamePort is validHost with the usual shape, a reg-name or IPv4
+// address without escapes and maybe a port, checked in one pass; any other
+// value goes to validHost.
+func hostNamePort(v []byte) bool {
+	i := 0
+	for i < len(v) && regPlain[v[i]] {
+		i++
+	}
+	if i == len(v) {
+		return true
+	}
+	if i == 0 || v[i] != ':' {
+		return validHost(v)
+	}
+	// No escape or bracket came before the ':', so v is valid exactly when
+	// the port is all digits.
+	return allDigits(v[i+1:])
 }
 
 // valueStopNear is valueStop from pos, a word at a time, with one last
