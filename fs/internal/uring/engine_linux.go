@@ -545,11 +545,13 @@ func (e *Engine) flushInline() {
 		e.reapMu.Unlock()
 		return
 	}
-	if e.ring.CQReady() == 0 {
+	e.mu.Lock()
+	// Under mu with dead unset, release has not unmapped the ring (it sets dead first).
+	if e.dead || e.ring.CQReady() == 0 {
+		e.mu.Unlock()
 		return
 	}
-	e.mu.Lock()
-	sched := !e.flushSched && !e.dead
+	sched := !e.flushSched
 	e.flushSched = true
 	e.mu.Unlock()
 	if sched && e.deferFn() != nil {
