@@ -219,6 +219,18 @@ func (s *Scheduler) RunInline(t *Task) bool {
 	return true
 }
 
+// WorkWaiting reports whether the caller is one of s's workers and work is
+// queued that it could run instead of waiting: in its own deque or LIFO
+// slot, or in the global queue. A joiner whose task runs elsewhere spins
+// only when there is nothing else to do; otherwise it suspends, so that its
+// worker runs that work meanwhile. Spinning there would lock the joiner in
+// step with the worker it waits on (which finishes one task and takes the
+// next before the spinner notices), one worker's worth of CPU spent spinning.
+func (s *Scheduler) WorkWaiting() bool {
+	w := current()
+	return w != nil && w.s == s && (w.lifo != nil || w.dq.size() > 0 || s.gq.n.Load() > 0)
+}
+
 // Suspension is one wait of a goroutine that must block (a Join on a future
 // that is not there). Get one from Suspend, arrange for Resume to be called
 // exactly when the wait is over, then Wait.
@@ -620,7 +632,9 @@ func (s *Scheduler) findWork(w *worker) *Task {
 		w.tick++
 		if w.tick%61 == 0 && s.gq.n.Load() > 0 {
 			// Fairness: the global queue is not starved by a busy deque.
-			if t := s.gq.grab(w, s); t != nil {
+			// One task only, as the Go runtime does: a batch on top of a
+			// deque that is already half full spills straight back.
+			if t := s.gq.grabOne(); t != nil {
 				s.resetSpinning(w)
 				return t
 			}
@@ -864,12 +878,20 @@ func (s *Scheduler) Stats() Stats {
 	return st
 }
 
-// gqueue is the global injection queue: a growable ring of task pointers
-// under a mutex, so a pending task costs 8 bytes here beyond itself.
+// gqueue is the global injection queue: a FIFO of task pointers in linked
+// fixed-size segments under a mutex, so a pending task costs 8 bytes here
+// beyond itself. Segments rather than a growable ring: a burst of a million
+// outside spawns would otherwise copy the ring at every doubling and leave
+// megabytes of garbage behind each time it drains, which the collector then
+// pays for while the spawner is still allocating handles. A drained segment
+// is kept as the spare for the next one, so a steady trickle allocates
+// nothing.
 type gqueue struct {
 	mu       sync.Mutex
-	buf      []*Task
-	head     int
+	head     *gseg // oldest segment; nil when the queue has never held anything
+	tail     *gseg
+	hi, ti   int // next slot to take in head, next slot to fill in tail
+	spare    *gseg
 	cnt      int
 	injected uint64
 	// n mirrors cnt for lock-free emptiness checks. It is stored only when
@@ -878,31 +900,71 @@ type gqueue struct {
 	n atomic.Int64
 }
 
+// 1023 slots and a link: a segment is exactly 8 KiB, a size class of its own.
+const gsegSize = 1023
+
+type gseg struct {
+	buf  [gsegSize]*Task
+	next *gseg
+}
+
 func (q *gqueue) setCount(old int) {
 	if (old == 0) != (q.cnt == 0) {
 		q.n.Store(int64(q.cnt))
 	}
 }
 
+func (q *gqueue) newSeg() *gseg {
+	if g := q.spare; g != nil {
+		q.spare = nil
+		return g
+	}
+	return new(gseg)
+}
+
 func (q *gqueue) push(ts ...*Task) {
 	old := q.cnt
-	if need := q.cnt + len(ts); need > len(q.buf) {
-		size := max(64, 2*len(q.buf))
-		for size < need {
-			size *= 2
-		}
-		nb := make([]*Task, size) // a power of two: indexes are masked
-		for i := 0; i < q.cnt; i++ {
-			nb[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
-		}
-		q.buf, q.head = nb, 0
+	if q.tail == nil {
+		q.head = q.newSeg()
+		q.tail, q.hi, q.ti = q.head, 0, 0
 	}
-	mask := len(q.buf) - 1
 	for _, t := range ts {
-		q.buf[(q.head+q.cnt)&mask] = t
-		q.cnt++
+		if q.ti == gsegSize {
+			g := q.newSeg()
+			q.tail.next = g
+			q.tail, q.ti = g, 0
+		}
+		q.tail.buf[q.ti] = t
+		q.ti++
+	}
+	q.cnt += len(ts)
+	q.setCount(old)
+}
+
+// take moves up to len(dst) of the oldest tasks into dst; the caller holds mu.
+func (q *gqueue) take(dst []*Task) int {
+	old := q.cnt
+	n := min(len(dst), q.cnt)
+	for i := 0; i < n; i++ {
+		if q.hi == gsegSize {
+			g := q.head
+			q.head, q.hi = g.next, 0
+			g.next = nil
+			q.spare = g // its slots were cleared as they were taken
+		}
+		dst[i] = q.head.buf[q.hi]
+		q.head.buf[q.hi] = nil
+		q.hi++
+	}
+	q.cnt -= n
+	if q.cnt == 0 {
+		// Empty: start the next burst at the front of the head segment,
+		// and let every other segment go.
+		q.head.next = nil
+		q.tail, q.hi, q.ti = q.head, 0, 0
 	}
 	q.setCount(old)
+	return n
 }
 
 // grab takes a fair share of the global queue into w's deque and returns one
@@ -915,20 +977,16 @@ func (q *gqueue) grab(w *worker, s *Scheduler) *Task {
 		q.mu.Unlock()
 		return nil
 	}
-	take := min(n/len(s.workers)+1, n, len(batch))
-	mask := len(q.buf) - 1
-	for i := 0; i < take; i++ {
-		batch[i] = q.buf[q.head]
-		q.buf[q.head] = nil
-		q.head = (q.head + 1) & mask
-	}
-	q.cnt -= take
-	if q.cnt == 0 && len(q.buf) > 4096 {
-		q.buf, q.head = nil, 0 // give a burst's memory back
-	}
-	q.setCount(n)
+	take := q.take(batch[:min(n/len(s.workers)+1, len(batch))])
 	q.mu.Unlock()
 	for _, x := range batch[1:take] {
+		// The Claimed check drops entries a joiner already ran, and it is
+		// the first touch of a task a spawner far ahead wrote long ago: a
+		// batch of independent loads here, rather than one cache miss per
+		// task later on the way to running it.
+		if x.Claimed() {
+			continue
+		}
 		if !w.dq.push(x) {
 			s.overflow(w, x)
 		}
@@ -937,6 +995,20 @@ func (q *gqueue) grab(w *worker, s *Scheduler) *Task {
 		s.wakeOne()
 	}
 	return batch[0]
+}
+
+// grabOne takes just the oldest task: the fairness look at the global queue
+// from a busy worker, whose deque has no room to spare for a batch.
+func (q *gqueue) grabOne() *Task {
+	var one [1]*Task
+	q.mu.Lock()
+	if q.cnt == 0 {
+		q.mu.Unlock()
+		return nil
+	}
+	q.take(one[:])
+	q.mu.Unlock()
+	return one[0]
 }
 
 // All live workers of all schedulers, for current().

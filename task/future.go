@@ -254,8 +254,9 @@ func (f *Future[T]) Join() (T, error) {
 			return f.val, f.err
 		}
 		// Someone else runs it. Short tasks finish in less time than a
-		// suspension costs, so look a few times before going to sleep.
-		if spinJoin && t.Claimed() {
+		// suspension costs, so look a few times before going to sleep,
+		// unless this worker has work of its own to get on with.
+		if spinJoin && t.Claimed() && !f.sched.WorkWaiting() {
 			for i := 0; i < 64; i++ {
 				if f.waiters.Load() == doneMark {
 					return f.val, f.err
