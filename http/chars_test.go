@@ -155,8 +155,8 @@ func TestWordStops(t *testing.T) {
 
 // TestValueStopAgree checks valueStop (SSE2 on amd64 unless purego) against
 // the byte definition and valueStopGo: every byte at every offset, lengths
-// across the sixteen-byte windows, capacities that allow reading past len
-// or not, and junk past len that must not count.
+// across the 16- and 32-byte windows, and stops past len (within cap) that
+// must not count.
 func TestValueStopAgree(t *testing.T) {
 	lens := []int{47, 63, 64, 65, 72}
 	for n := 0; n <= 40; n++ {

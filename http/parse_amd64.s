@@ -2,16 +2,24 @@
 
 #include "textflag.h"
 
+// STOPS16 leaves in dst the 16-bit mask of the bytes of X0 that are stops:
+// min(c, 0x1f) == c (c below SP, unsigned) or c == 0x7f. X1 holds 0x1f and
+// X2 0x7f in every byte; X0 and X3 are clobbered.
+#define STOPS16(dst) \
+	MOVOU X0, X3 \
+	PMINUB X1, X3 \
+	PCMPEQB X0, X3 \
+	PCMPEQB X2, X0 \
+	POR X0, X3 \
+	PMOVMSKB X3, dst
+
 // func valueStop(b []byte) int
 //
-// Sixteen or thirty-two bytes per step: a byte is a stop when min(c, 0x1f) == c (c below
-// SP, unsigned) or c == 0x7f. A window may read past len(b) but never past
-// cap(b); the bits of bytes beyond len are dropped. Near the end of cap the
-// last window is the one that ends at len.
+// Thirty-two bytes per step, then sixteen, then the sixteen that end at
+// len(b), less those already seen: nothing outside b is read.
 TEXT ·valueStop(SB), NOSPLIT, $0-32
 	MOVQ b_base+0(FP), SI
 	MOVQ b_len+8(FP), BX
-	MOVQ b_cap+16(FP), R9
 	MOVQ $0x1f1f1f1f1f1f1f1f, AX
 	MOVQ AX, X1
 	PUNPCKLQDQ X1, X1
@@ -20,85 +28,50 @@ TEXT ·valueStop(SB), NOSPLIT, $0-32
 	PUNPCKLQDQ X2, X2
 	XORQ DX, DX
 
-	// Thirty-two bytes per step while they are all within len.
 loop32:
 	LEAQ 32(DX), AX
 	CMPQ AX, BX
-	JA   loop
+	JA   step16
 	MOVOU (SI)(DX*1), X0
-	MOVOU 16(SI)(DX*1), X4
-	MOVOU X0, X3
-	PMINUB X1, X3
-	PCMPEQB X0, X3
-	PCMPEQB X2, X0
-	POR X0, X3
-	MOVOU X4, X6
-	PMINUB X1, X6
-	PCMPEQB X4, X6
-	PCMPEQB X2, X4
-	POR X4, X6
-	PMOVMSKB X3, AX
-	PMOVMSKB X6, CX
+	STOPS16(AX)
+	MOVOU 16(SI)(DX*1), X0
+	STOPS16(CX)
 	SHLL $16, CX
 	ORL  CX, AX
 	JNZ  found
 	ADDQ $32, DX
 	JMP  loop32
 
-loop:
-	CMPQ DX, BX
-	JAE  retlen
+step16:
 	LEAQ 16(DX), AX
-	CMPQ AX, R9
+	CMPQ AX, BX
 	JA   tail
 	MOVOU (SI)(DX*1), X0
-	MOVOU X0, X3
-	PMINUB X1, X3
-	PCMPEQB X0, X3
-	PCMPEQB X2, X0
-	POR X0, X3
-	PMOVMSKB X3, AX
-	MOVQ BX, CX
-	SUBQ DX, CX
-	CMPQ CX, $16
-	JAE  full
-	MOVL $1, R8
-	SHLL CX, R8
-	DECL R8
-	ANDL R8, AX
-
-full:
+	STOPS16(AX)
 	TESTL AX, AX
-	JNZ   found
-	ADDQ  $16, DX
-	JMP   loop
+	JNZ  found
+	ADDQ $16, DX
+
+tail:
+	// Fewer than sixteen bytes left.
+	CMPQ DX, BX
+	JAE  retlen
+	CMPQ BX, $16
+	JB   bytes
+	LEAQ -16(BX), R8
+	MOVOU (SI)(R8*1), X0
+	STOPS16(AX)
+	MOVQ DX, CX
+	SUBQ R8, CX
+	SHRL CX, AX
+	TESTL AX, AX
+	JZ   retlen
 
 found:
 	BSFL AX, AX
 	ADDQ AX, DX
 	MOVQ DX, ret+24(FP)
 	RET
-
-tail:
-	// Less than sixteen bytes of capacity left: the window that ends at
-	// len, less the bytes of it already seen, or one byte at a time when b
-	// is shorter than a window.
-	CMPQ BX, $16
-	JB   bytes
-	LEAQ -16(BX), R8
-	MOVOU (SI)(R8*1), X0
-	MOVOU X0, X3
-	PMINUB X1, X3
-	PCMPEQB X0, X3
-	PCMPEQB X2, X0
-	POR X0, X3
-	PMOVMSKB X3, AX
-	MOVQ DX, CX
-	SUBQ R8, CX
-	SHRL CX, AX
-	TESTL AX, AX
-	JZ   retlen
-	JMP  found
 
 bytes:
 	MOVBLZX (SI)(DX*1), AX
