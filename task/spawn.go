@@ -54,7 +54,7 @@ const (
 // detaches the task: the task still runs and the handle is then garbage like
 // any other value (no finalizer, nothing to leak).
 //
-// The handle is the whole task record, one allocation of 80 bytes for a
+// The handle is the whole task record, one allocation of 64 bytes for a
 // word-sized T: run-queue node, result cell, and the task's context (flags in
 // the future's spare word; a Done channel only if someone asks for one).
 type JoinHandle[T any] struct {

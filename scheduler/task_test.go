@@ -1,0 +1,71 @@
+package scheduler
+
+import (
+	"testing"
+	"unsafe"
+)
+
+type probeRec struct {
+	t   Task
+	ran int
+}
+
+func (p *probeRec) RunTask() { p.ran++ }
+
+type probeRunner probeRec
+
+func (p *probeRunner) RunTask() { p.ran += 10 }
+
+type notFirst struct {
+	x int
+	t Task
+}
+
+func (n *notFirst) RunTask() {}
+
+// The Task keeps one word: the Runner is rebuilt from its itab and the
+// record's own address, the claim flag rides in the itab's low bit.
+func TestTaskWord(t *testing.T) {
+	if sz := unsafe.Sizeof(Task{}); sz != unsafe.Sizeof(uintptr(0)) {
+		t.Fatalf("Task is %d bytes", sz)
+	}
+	for _, named := range []bool{false, true} {
+		p := &probeRec{}
+		want := 1
+		if named {
+			p.t.Init((*probeRunner)(p))
+			want = 10
+		} else {
+			p.t.Init(p)
+		}
+		if _, ok := p.t.runner().(*probeRunner); ok != named {
+			t.Fatalf("runner type: named=%v", named)
+		}
+		if p.t.Claimed() || !p.t.Claim() || !p.t.Claimed() || p.t.Claim() {
+			t.Fatal("claim once")
+		}
+		p.t.exec() // claimed: the flag must not leak into the itab
+		if p.ran != want {
+			t.Fatalf("ran %d, want %d", p.ran, want)
+		}
+		p.t.Rearm()
+		if p.t.Claimed() || !p.t.Claim() {
+			t.Fatal("rearm")
+		}
+		p.t.Reset(p)
+		if p.t.Claimed() {
+			t.Fatal("reset leaves the claim")
+		}
+		RunClaimed(&p.t)
+		if p.ran != want+1 {
+			t.Fatalf("after reset ran %d", p.ran)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Init accepted a Runner that is not the Task's record")
+		}
+	}()
+	n := &notFirst{}
+	n.t.Init(n)
+}
