@@ -334,7 +334,7 @@ func (sp *Suspension) wait() {
 	if t := w.lifo; t != nil {
 		if t.Claimed() {
 			w.lifo = nil // a resume task its suspension already took back
-		} else if rt, ok := t.r.(*resumeTask); ok && t.Claim() {
+		} else if rt, ok := t.runner().(*resumeTask); ok && t.Claim() {
 			// The next thing this worker would run is another suspended
 			// goroutine's resumption: switch to it directly, no spare.
 			w.lifo = nil
