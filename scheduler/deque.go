@@ -31,6 +31,22 @@ func (d *deque) push(t *Task) bool {
 	return true
 }
 
+// pushBatch appends as many of ts as fit at the bottom, publishing them with
+// one store of bottom rather than one per task, and returns how many it
+// took. Owner only.
+func (d *deque) pushBatch(ts []*Task) int {
+	b := d.bottom.Load()
+	n := min(len(ts), dequeSize-int(b-d.top.Load()))
+	if n <= 0 {
+		return 0
+	}
+	for i, t := range ts[:n] {
+		d.buf[(b+int64(i))&dequeMask].Store(t)
+	}
+	d.bottom.Store(b + int64(n))
+	return n
+}
+
 // pop removes the most recently pushed task. Owner only.
 func (d *deque) pop() *Task {
 	b := d.bottom.Load() - 1

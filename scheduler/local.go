@@ -90,5 +90,5 @@ func (l Local) Put(x any) {
 // has observed finishing, ready to be initialised and queued again. Only for
 // a task that sits in no queue and that no one else can reach.
 func (t *Task) Reset(r Runner) {
-	t.Init(r) // clears the claim too
+	t.Init(r) // clears the claim too; Push or Spawn publishes the task
 }

@@ -979,14 +979,18 @@ func (q *gqueue) grab(w *worker, s *Scheduler) *Task {
 	}
 	take := q.take(batch[:min(n/len(s.workers)+1, len(batch))])
 	q.mu.Unlock()
+	live := batch[1:1]
 	for _, x := range batch[1:take] {
 		// The Claimed check drops entries a joiner already ran, and it is
 		// the first touch of a task a spawner far ahead wrote long ago: a
 		// batch of independent loads here, rather than one cache miss per
 		// task later on the way to running it.
-		if x.Claimed() {
-			continue
+		if !x.Claimed() {
+			live = append(live, x)
 		}
+	}
+	pushed := w.dq.pushBatch(live)
+	for _, x := range live[pushed:] {
 		if !w.dq.push(x) {
 			s.overflow(w, x)
 		}

@@ -42,7 +42,9 @@ func (t *Task) Init(r Runner) {
 	if i.data != unsafe.Pointer(t) {
 		panic("scheduler: Task.Init: the Runner must point to the record that starts with the Task")
 	}
-	t.word.Store(uintptr(i.tab))
+	// A plain store: the Task is not shared yet (whoever queues it next
+	// publishes it), and an atomic store here would be a full fence per spawn.
+	*(*uintptr)(unsafe.Pointer(&t.word)) = uintptr(i.tab)
 }
 
 // runner rebuilds the Runner Init was given.

@@ -69,3 +69,32 @@ func TestTaskWord(t *testing.T) {
 	n := &notFirst{}
 	n.t.Init(n)
 }
+
+// pushBatch publishes in order and stops at the deque's bound.
+func TestDequePushBatch(t *testing.T) {
+	var d deque
+	ts := make([]*Task, dequeSize+10)
+	for i := range ts {
+		ts[i] = new(Task)
+	}
+	if n := d.pushBatch(ts[:3]); n != 3 {
+		t.Fatalf("pushed %d of 3", n)
+	}
+	if x := d.steal(); x != ts[0] {
+		t.Fatal("FIFO order lost")
+	}
+	if n := d.pushBatch(ts[3:]); n != dequeSize-2 {
+		t.Fatalf("pushed %d, want %d", n, dequeSize-2)
+	}
+	if d.size() != dequeSize || d.pushBatch(ts[:1]) != 0 || d.push(ts[0]) {
+		t.Fatal("deque over its bound")
+	}
+	for i := 1; i < dequeSize+1; i++ {
+		if x := d.steal(); x != ts[i] {
+			t.Fatalf("entry %d out of order", i)
+		}
+	}
+	if d.steal() != nil {
+		t.Fatal("deque not empty")
+	}
+}
