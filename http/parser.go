@@ -356,6 +356,15 @@ func parseAbsolute(r *Request, t []byte) error {
 	return nil
 }
 
+// nextListElem splits the first element off a comma-separated list
+// (RFC 9110 5.6.1), trimmed of OWS; empty elements come back empty.
+func nextListElem(v []byte) (el, rest []byte) {
+	if c := bytes.IndexByte(v, ','); c >= 0 {
+		return trimOWS(v[:c]), v[c+1:]
+	}
+	return trimOWS(v), nil
+}
+
 // validHost checks uri-host [":" port] (RFC 3986 3.2.2-3.2.3); userinfo is
 // refused because it has been used to confuse proxies about the origin.
 func validHost(h []byte) bool {
@@ -540,12 +549,8 @@ func (f *fieldState) add(r *Request, name, v []byte) error {
 		}
 		f.teSeen = true
 		for len(v) > 0 {
-			var el []byte
-			if c := bytes.IndexByte(v, ','); c >= 0 {
-				el, v = trimOWS(v[:c]), v[c+1:]
-			} else {
-				el, v = trimOWS(v), nil
-			}
+			el, rest := nextListElem(v)
+			v = rest
 			if len(el) == 0 {
 				continue
 			}
@@ -576,12 +581,8 @@ func (f *fieldState) add(r *Request, name, v []byte) error {
 			f.connClose, v = true, nil
 		}
 		for len(v) > 0 {
-			var el []byte
-			if c := bytes.IndexByte(v, ','); c >= 0 {
-				el, v = trimOWS(v[:c]), v[c+1:]
-			} else {
-				el, v = trimOWS(v), nil
-			}
+			el, rest := nextListElem(v)
+			v = rest
 			switch {
 			case foldEq(el, "close"):
 				f.connClose = true
