@@ -887,7 +887,7 @@ func (s *Scheduler) Stats() Stats {
 // is kept as the spare for the next one, so a steady trickle allocates
 // nothing.
 type gqueue struct {
-	mu       sync.Mutex
+	mu       spinLock
 	head     *gseg // oldest segment; nil when the queue has never held anything
 	tail     *gseg
 	hi, ti   int // next slot to take in head, next slot to fill in tail
@@ -1081,3 +1081,34 @@ func current() *worker {
 	}
 	return nil
 }
+
+// spinLock guards the global queue. Its critical sections are a few stores
+// (one push) or a copy of at most dequeSize/2 pointers, taken by the outside
+// spawner once per task and by workers once per batch. A sync.Mutex goes
+// wrong here: the spawner re-takes it so often that a worker waiting on it
+// starves, the mutex turns to starvation mode, and from then on each Unlock
+// by the spawner hands the lock over together with the spawner's own P, so
+// the spawner, the one goroutine that paces the whole burst, waits in the
+// run queue behind the worker it just served. A waiter here spins instead,
+// and yields only now and then, for a holder that lost its P.
+type spinLock struct{ v atomic.Uint32 }
+
+func (l *spinLock) Lock() {
+	if l.v.CompareAndSwap(0, 1) {
+		return
+	}
+	l.lockSlow()
+}
+
+func (l *spinLock) lockSlow() {
+	for i := 1; ; i++ {
+		if l.v.Load() == 0 && l.v.CompareAndSwap(0, 1) {
+			return
+		}
+		if i%64 == 0 {
+			runtime.Gosched()
+		}
+	}
+}
+
+func (l *spinLock) Unlock() { l.v.Store(0) }
