@@ -165,9 +165,8 @@ func (s *Server) Listen(rt Runtime, addr string) (net.Addr, error) {
 
 	g := rt.Reactor()
 	s.loops = make(map[*reactor.Loop]*loopState)
-	now := time.Now().UnixNano()
 	for _, l := range g.Loops() {
-		ls := &loopState{srv: s, loop: l, now: now}
+		ls := &loopState{srv: s, loop: l}
 		ls.w.serverName = s.ServerName
 		ls.w.flush = ls.flushInline
 		ls.sweepFn = ls.sweep
@@ -289,7 +288,6 @@ type loopState struct {
 	cur     *reactor.Conn // connection whose OnData is running
 	flushes int
 	conns   []*conn
-	now     int64 // unix ns, refreshed by the sweep: deadlines need no clock read per request
 	timer   *reactor.Timer
 	sweepFn func()
 	stopped bool
@@ -324,13 +322,19 @@ func (ls *loopState) closeConns(hard bool) {
 	}
 }
 
+// clockBase anchors clock: readings are monotonic, so a step of the wall
+// clock cannot expire or extend a connection's timeout.
+var clockBase = time.Now()
+
+// clock is the time for connection deadlines, in ns since clockBase.
+func clock() int64 { return int64(time.Since(clockBase)) }
+
 func (ls *loopState) sweep() {
 	if ls.stopped {
 		return
 	}
 	s := ls.srv
-	now := time.Now().UnixNano()
-	ls.now = now
+	now := clock()
 	rh, idle, wt := int64(s.ReadHeaderTimeout), int64(s.IdleTimeout), int64(s.WriteTimeout)
 	// Backwards, because Abort runs OnClose at once, which swaps the last
 	// connection into the removed slot: an already visited one.
@@ -403,7 +407,7 @@ type connHandler Server
 func (h *connHandler) OnOpen(rc *reactor.Conn) {
 	s := (*Server)(h)
 	ls := s.loops[rc.Loop()]
-	c := &conn{ls: ls, rc: rc, idx: len(ls.conns), since: ls.now, phase: phaseHeader}
+	c := &conn{ls: ls, rc: rc, idx: len(ls.conns), since: clock(), phase: phaseHeader}
 	c.p.lim = s.lim
 	c.p.Reset()
 	ls.conns = append(ls.conns, c)
@@ -475,19 +479,22 @@ func (h *connHandler) OnData(rc *reactor.Conn, in []byte) int {
 	ls := c.ls
 	w := &ls.w
 	ls.cur = rc
+	// One clock read per batch of input: a phase's start must not be
+	// earlier than the bytes that began it, or its timeout fires early.
+	now := clock()
 	consumed := 0
 	for consumed < len(in) {
 		req := &ls.req
 		n, err := c.p.Parse(in[consumed:], req)
 		if err == ErrNeedMore {
 			if c.p.HeaderDone() {
-				c.phase, c.since = phaseBody, ls.now
+				c.phase, c.since = phaseBody, now
 				if req.Expect100 && !c.sentContinue {
 					c.sentContinue = true
 					w.out = append(w.out, continue100...)
 				}
 			} else if c.phase != phaseHeader {
-				c.phase, c.since = phaseHeader, ls.now
+				c.phase, c.since = phaseHeader, now
 			}
 			break
 		}
@@ -500,7 +507,7 @@ func (h *connHandler) OnData(rc *reactor.Conn, in []byte) int {
 		start := consumed
 		consumed += n
 		c.sentContinue = false
-		c.phase, c.since = phaseIdle, ls.now
+		c.phase, c.since = phaseIdle, now
 		req.RemoteAddr = rc.RemoteAddr()
 		if s.shutting.Load() {
 			req.Close = true
@@ -704,7 +711,7 @@ func (a *asyncReq) done() {
 			c.closing = true
 			_ = c.rc.Close()
 		} else {
-			c.phase, c.since = phaseIdle, c.ls.now
+			c.phase, c.since = phaseIdle, clock()
 			if c.pausedBusy {
 				c.pausedBusy = false
 				c.rc.ResumeRead()
