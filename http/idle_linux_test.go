@@ -19,13 +19,60 @@ func rawConn(t testing.TB, addr *net.TCPAddr) int {
 	}
 	sa := &unix.SockaddrInet4{Port: addr.Port}
 	copy(sa.Addr[:], addr.IP.To4())
-	if err := unix.Connect(fd, sa); err != nil {
+	if err := unix.Connect(fd, sa); err == unix.EINTR {
+		// The connect goes on in the background: wait for its outcome.
+		err = waitConnected(fd)
+		if err != nil {
+			unix.Close(fd)
+			t.Fatal(err)
+		}
+	} else if err != nil {
 		unix.Close(fd)
 		t.Fatal(err)
 	}
 	tv := unix.Timeval{Sec: 10}
 	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
 	return fd
+}
+
+func waitConnected(fd int) error {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	for {
+		if _, err := unix.Poll(pfd, 10000); err == unix.EINTR {
+			continue
+		} else if err != nil {
+			return err
+		}
+		soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		if err != nil {
+			return err
+		}
+		if soerr != 0 {
+			return unix.Errno(soerr)
+		}
+		return nil
+	}
+}
+
+// rawRead and rawWrite retry what a signal interrupted: with SO_RCVTIMEO
+// set, the kernel does not restart a blocked socket call, and the Go
+// runtime's preemption signal lands in the middle of them now and then.
+func rawRead(fd int, p []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, p)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+func rawWrite(fd int, p []byte) (int, error) {
+	for {
+		n, err := unix.Write(fd, p)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
 }
 
 func heapInUse() uint64 {
@@ -53,12 +100,12 @@ func TestIdleConnMemory(t *testing.T) {
 		for i := 0; i < k; i++ {
 			fd := rawConn(t, addr)
 			fds = append(fds, fd)
-			if _, err := unix.Write(fd, req); err != nil {
+			if _, err := rawWrite(fd, req); err != nil {
 				t.Fatal(err)
 			}
 			got := 0
 			for !bytes.Contains(buf[:got], []byte("Hello, World!")) {
-				m, err := unix.Read(fd, buf[got:])
+				m, err := rawRead(fd, buf[got:])
 				if err != nil || m == 0 {
 					t.Fatalf("read: %d %v", m, err)
 				}
