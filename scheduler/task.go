@@ -23,7 +23,7 @@ type Runner interface{ RunTask() }
 // the Task starts (Init checks it), and the itab needs no pointer the
 // collector scans, because itabs are never freed or moved. A full interface
 // plus a state word would cost every task record 16 more bytes; for a
-// JoinHandle that is the step from the 64-byte size class to the 80-byte one.
+// JoinHandle that is the step from the 48-byte size class to the 64-byte one.
 type Task struct {
 	word atomic.Uintptr // itab | claimed
 }

@@ -33,8 +33,8 @@ func All[T any](fs ...*Future[T]) *Future[[]T] {
 	left.Store(int64(len(fs)))
 	for i, f := range fs {
 		f.onDone(func() {
-			if f.err != nil {
-				out.Complete(nil, f.err)
+			if f.res != nil {
+				out.complete(nil, f.res)
 				return
 			}
 			vals[i] = f.val
@@ -61,11 +61,11 @@ func Any[T any](fs ...*Future[T]) *Future[T] {
 	left.Store(int64(len(fs)))
 	for i, f := range fs {
 		f.onDone(func() {
-			if f.err == nil {
+			if f.res == nil {
 				out.Complete(f.val, nil)
 				return
 			}
-			errs[i] = f.err
+			errs[i] = f.err()
 			if left.Add(-1) == 0 {
 				var zero T
 				out.Complete(zero, errors.Join(errs...))
@@ -110,7 +110,7 @@ func (js *JoinSet[T]) Spawn(fn func(ctx context.Context) (T, error)) *JoinHandle
 		js.mu.Lock()
 		delete(js.handles, h)
 		js.mu.Unlock()
-		_ = js.results.Send(Result[T]{h.f.val, h.f.err})
+		_ = js.results.Send(Result[T]{h.f.val, h.f.err()})
 	})
 	return h
 }

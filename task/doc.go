@@ -10,8 +10,9 @@
 // its worker keeps serving other tasks (see package scheduler). Then registers
 // a continuation that runs on the scheduler instead of blocking anything.
 //
-// A spawn is one allocation of 64 bytes (for a word-sized result): the handle
-// holds the run-queue node, the result cell and the task's context, whose
+// A spawn is one allocation of 48 bytes (for a word-sized result): the handle
+// holds the run-queue node, the result cell, the function (in the error word
+// until the task ends) and the task's context, whose
 // Done channel is made only when asked for. The context is cancelled by
 // Cancel, by the scheduler's Close, and when the task returns. A panic in a
 // task comes back from Join as a *PanicError carrying the value and the stack.

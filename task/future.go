@@ -3,6 +3,7 @@ package task
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -42,7 +43,44 @@ type Future[T any] struct {
 	waiters atomic.Pointer[waiter] // LIFO list; doneMark once completed
 	sched   *scheduler.Scheduler   // where Then continuations run
 	val     T
-	err     error
+	// res is the error in one word, nil or an *error (see boxErr). A
+	// JoinHandle keeps its task's function here until the task completes
+	// the future (flagOwned), so that a handle for a word-sized result is
+	// 48 bytes, a size class below 64.
+	res unsafe.Pointer
+}
+
+// errs that futures commonly end with, kept boxed once so that completing
+// with them allocates nothing.
+var commonErrs = [...]error{
+	context.Canceled, context.DeadlineExceeded, io.EOF, scheduler.ErrClosed,
+	ErrDetached, ErrGoexit, ErrChanClosed, ErrLockClosed, ErrNoFutures,
+}
+
+// boxErr returns err's one-word form for Future.res. Only errors other than
+// the common ones cost an allocation.
+func boxErr(err error) unsafe.Pointer {
+	if err == nil {
+		return nil
+	}
+	for i := range commonErrs {
+		// Safe: an == between interfaces panics only when both hold the
+		// same non-comparable type, and every common error is comparable.
+		if commonErrs[i] == err {
+			return unsafe.Pointer(&commonErrs[i])
+		}
+	}
+	p := new(error)
+	*p = err
+	return unsafe.Pointer(p)
+}
+
+// err is f's error; valid once f is done.
+func (f *Future[T]) err() error {
+	if f.res == nil {
+		return nil
+	}
+	return *(*error)(f.res)
 }
 
 // waiter is a node of a future's waiter list. The list is a Treiber stack
@@ -110,7 +148,7 @@ func NewFuture[T any](ex Executor) *Future[T] {
 
 // Ready returns a completed future.
 func Ready[T any](v T, err error) *Future[T] {
-	f := &Future[T]{val: v, err: err}
+	f := &Future[T]{val: v, res: boxErr(err)}
 	f.state.Store(completing)
 	f.waiters.Store(doneMark)
 	return f
@@ -119,11 +157,21 @@ func Ready[T any](v T, err error) *Future[T] {
 // Complete resolves f. Only the first call has an effect and reports true.
 // It never blocks and may be called from any goroutine, an event loop included:
 // blocked joiners are woken and continuations are queued, none run here.
+// A JoinHandle's future is resolved by its task alone: Complete on it reports
+// false.
 func (f *Future[T]) Complete(v T, err error) bool {
+	if f.loadAux()&flagOwned != 0 {
+		return false
+	}
+	return f.complete(v, boxErr(err))
+}
+
+// complete is Complete with the error already boxed, and for owned futures.
+func (f *Future[T]) complete(v T, res unsafe.Pointer) bool {
 	if !f.state.CompareAndSwap(pending, completing) {
 		return false
 	}
-	f.val, f.err = v, err
+	f.val, f.res = v, res
 	list := f.waiters.Swap(doneMark) // publishes val and err: done is waiters == doneMark
 	if list == nil {
 		return true
@@ -222,7 +270,7 @@ func (f *Future[T]) Result() (v T, err error, ok bool) {
 	if f.waiters.Load() != doneMark {
 		return v, nil, false
 	}
-	return f.val, f.err, true
+	return f.val, f.err(), true
 }
 
 var spinJoin = runtime.GOMAXPROCS(0) > 1
@@ -247,11 +295,11 @@ func pause() {
 // else hands the worker to a spare goroutine while it waits.
 func (f *Future[T]) Join() (T, error) {
 	if f.waiters.Load() == doneMark {
-		return f.val, f.err
+		return f.val, f.err()
 	}
 	if t := f.taskOf(); t != nil {
 		if f.sched.RunInline(t) && f.waiters.Load() == doneMark {
-			return f.val, f.err
+			return f.val, f.err()
 		}
 		// Someone else runs it. Short tasks finish in less time than a
 		// suspension costs, so look a few times before going to sleep,
@@ -259,7 +307,7 @@ func (f *Future[T]) Join() (T, error) {
 		if spinJoin && t.Claimed() && !f.sched.WorkWaiting() {
 			for i := 0; i < 64; i++ {
 				if f.waiters.Load() == doneMark {
-					return f.val, f.err
+					return f.val, f.err()
 				}
 				pause()
 			}
@@ -270,14 +318,14 @@ func (f *Future[T]) Join() (T, error) {
 		if f.addWaiter(&sw.waiter) {
 			sw.sp.Wait()
 		}
-		return f.val, f.err
+		return f.val, f.err()
 	}
 	w := &chanWaiter{ch: make(chan struct{}, 1)}
 	w.w = w
 	if f.addWaiter(&w.waiter) {
 		<-w.ch
 	}
-	return f.val, f.err
+	return f.val, f.err()
 }
 
 // Await is Join bounded by ctx: it returns ctx's error if ctx ends first (the
@@ -285,7 +333,7 @@ func (f *Future[T]) Join() (T, error) {
 // inline, so that it can return as soon as ctx is done.
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	if f.waiters.Load() == doneMark {
-		return f.val, f.err
+		return f.val, f.err()
 	}
 	if ctx.Done() == nil {
 		return f.Join()
@@ -303,7 +351,7 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 		stop()
 	}
 	if f.waiters.Load() == doneMark {
-		return f.val, f.err
+		return f.val, f.err()
 	}
 	var zero T
 	return zero, ctx.Err()
@@ -357,7 +405,7 @@ func (r *thenRunner[T]) RunTask() {
 			}
 		}
 	}()
-	tt.fn(tt.f.val, tt.f.err)
+	tt.fn(tt.f.val, tt.f.err())
 }
 
 // Then arranges for fn to run with f's result once f completes. fn runs on

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/weftrt/weft/scheduler"
 )
@@ -47,6 +48,7 @@ const (
 	flagDetached                    // Detach called
 	flagHasTask                     // the future is a JoinHandle's, right after its Task
 	flagReported                    // a detached task's panic went to the PanicHandler
+	flagOwned                       // only the task completes the future; Future.res holds its function until then
 )
 
 // JoinHandle is a spawned task's result plus control over the task. It has
@@ -54,14 +56,22 @@ const (
 // detaches the task: the task still runs and the handle is then garbage like
 // any other value (no finalizer, nothing to leak).
 //
-// The handle is the whole task record, one allocation of 64 bytes for a
-// word-sized T: run-queue node, result cell, and the task's context (flags in
+// The handle is the whole task record, one allocation of 48 bytes for a
+// word-sized T: run-queue node, result cell, the task's function (in the
+// result's error word until the task ends) and the task's context (flags in
 // the future's spare word; a Done channel only if someone asks for one).
 type JoinHandle[T any] struct {
-	t  scheduler.Task // must stay first: Future.taskOf relies on the layout
-	f  Future[T]
-	fn func(ctx context.Context) (T, error)
+	t scheduler.Task // must stay first: Future.taskOf relies on the layout
+	f Future[T]
 }
+
+type taskFunc[T any] = func(ctx context.Context) (T, error)
+
+// fnWord is fn's one-word form for Future.res: a func value is a pointer.
+func fnWord[T any](fn taskFunc[T]) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&fn)) }
+
+// fn is the task's function; valid until the task completes its future.
+func (h *JoinHandle[T]) fn() taskFunc[T] { return *(*taskFunc[T])(unsafe.Pointer(&h.f.res)) }
 
 // taskCtx is the context.Context a task runs with: the handle itself seen
 // through another method set, so it costs nothing to create. It is cancelled
@@ -252,15 +262,14 @@ func (h *JoinHandle[T]) run() {
 		h.finish(*new(T), err)
 		h.reportIfDetached()
 	}()
-	v, err = h.fn(h.ctx())
+	v, err = h.fn()(h.ctx())
 	normal = true
 	h.finish(v, err)
 }
 
-func (h *JoinHandle[T]) finish(v T, err error) {
-	h.fn = nil // let the closure go even while the handle lives on
-	h.f.Complete(v, err)
-}
+// finish completes the future, which also lets the function go: its word
+// now holds the error.
+func (h *JoinHandle[T]) finish(v T, err error) { h.f.complete(v, boxErr(err)) }
 
 // Spawn runs fn as a task on ex's scheduler and returns its handle. From a
 // worker the task goes to that worker's deque, from anywhere else to the
@@ -270,11 +279,10 @@ func (h *JoinHandle[T]) finish(v T, err error) {
 func Spawn[T any](ex Executor, fn func(ctx context.Context) (T, error)) *JoinHandle[T] {
 	s := ex.Scheduler()
 	// Plain stores: nobody sees h before Spawn publishes it.
-	h := &JoinHandle[T]{fn: fn, f: Future[T]{aux: flagHasTask, sched: s}}
+	h := &JoinHandle[T]{f: Future[T]{aux: flagHasTask | flagOwned, sched: s, res: fnWord(fn)}}
 	h.t.Init((*spawnRunner[T])(h))
 	if err := s.Spawn(&h.t); err != nil {
-		h.fn = nil
-		h.f.Complete(*new(T), err)
+		h.finish(*new(T), err)
 	}
 	return h
 }
@@ -283,12 +291,10 @@ func Spawn[T any](ex Executor, fn func(ctx context.Context) (T, error)) *JoinHan
 // that blocks its goroutine (syscalls, cgo, blocking libraries).
 func SpawnBlocking[T any](ex Executor, fn func(ctx context.Context) (T, error)) *JoinHandle[T] {
 	s := ex.Scheduler()
-	h := &JoinHandle[T]{fn: fn}
-	h.f.sched = s
 	// No flagHasTask: a blocking task is never run inline on a worker.
+	h := &JoinHandle[T]{f: Future[T]{aux: flagOwned, sched: s, res: fnWord(fn)}}
 	if err := s.Blocking(h.run); err != nil {
-		h.fn = nil
-		h.f.Complete(*new(T), err)
+		h.finish(*new(T), err)
 	}
 	return h
 }
@@ -402,11 +408,11 @@ func (ah *argHandle[A, T]) release() {
 func SpawnWith[A, T any](ex Executor, fn func(ctx context.Context, a A) (T, error), a A) *JoinHandle[T] {
 	s := ex.Scheduler()
 	ah := &argHandle[A, T]{afn: fn, a: a}
-	ah.f.aux, ah.f.sched = flagHasTask, s
+	ah.f.aux, ah.f.sched = flagHasTask|flagOwned, s
 	ah.t.Init((*argRunner[A, T])(ah))
 	if err := s.Spawn(&ah.t); err != nil {
 		ah.release()
-		ah.f.Complete(*new(T), err)
+		ah.finish(*new(T), err)
 	}
 	return &ah.JoinHandle
 }

@@ -39,7 +39,7 @@ func Timeout[T any](ex Executor, f *Future[T], d time.Duration) *Future[T] {
 	})
 	f.onDone(func() {
 		stop()
-		out.Complete(f.val, f.err)
+		out.complete(f.val, f.res)
 	})
 	return out
 }
