@@ -26,7 +26,7 @@ func (d *deque) push(t *Task) bool {
 	if b-d.top.Load() >= dequeSize {
 		return false
 	}
-	d.buf[b&dequeMask].Store(t)
+	storeSlot(&d.buf[b&dequeMask], t)
 	d.bottom.Store(b + 1)
 	return true
 }
@@ -41,7 +41,7 @@ func (d *deque) pushBatch(ts []*Task) int {
 		return 0
 	}
 	for i, t := range ts[:n] {
-		d.buf[(b+int64(i))&dequeMask].Store(t)
+		storeSlot(&d.buf[(b+int64(i))&dequeMask], t)
 	}
 	d.bottom.Store(b + int64(n))
 	return n
@@ -67,6 +67,27 @@ func (d *deque) pop() *Task {
 		return nil
 	}
 	return x
+}
+
+// takeOldest removes up to len(dst) of the oldest tasks into dst with one CAS
+// on top, where a thief's steal takes one task per CAS, and returns how many
+// it took. Owner only: with no pop or push running, the slots between top and
+// bottom cannot change under the copy, and a failed CAS means a thief took
+// some first.
+func (d *deque) takeOldest(dst []*Task) int {
+	for {
+		t := d.top.Load()
+		n := min(int(d.bottom.Load()-t), len(dst))
+		if n <= 0 {
+			return 0
+		}
+		for i := range n {
+			dst[i] = d.buf[(t+int64(i))&dequeMask].Load()
+		}
+		if d.top.CompareAndSwap(t, t+int64(n)) {
+			return n
+		}
+	}
 }
 
 // steal removes the oldest task. Any goroutine.

@@ -450,26 +450,30 @@ func (s *Scheduler) pushLocal(w *worker, t *Task) {
 	s.wakeOne()
 }
 
-// overflow moves half of a full deque, plus t, to the global queue in one
-// locked copy, so a burst of local spawns costs one lock per 128 tasks.
+// overflow moves the older half of a full deque to the global queue in one
+// locked copy, taken from the deque with one CAS, and then pushes t, so a
+// burst of local spawns costs one lock per 128 tasks and keeps FIFO order.
 func (s *Scheduler) overflow(w *worker, t *Task) {
-	var batch [dequeSize/2 + 1]*Task
-	batch[0] = t
-	n := 1
-	for i := 0; i < dequeSize/2; i++ {
-		x := w.dq.steal()
-		if x == nil {
-			break
+	var batch [dequeSize / 2]*Task
+	n := 0
+	for _, x := range batch[:w.dq.takeOldest(batch[:])] {
+		if !x.Claimed() { // a joiner already ran it
+			batch[n] = x
+			n++
 		}
-		if x.Claimed() {
-			continue
-		}
-		batch[n] = x
-		n++
 	}
-	s.gq.mu.Lock()
-	s.gq.push(batch[:n]...)
-	s.gq.mu.Unlock()
+	if n > 0 {
+		s.gq.mu.Lock()
+		s.gq.push(batch[:n]...)
+		s.gq.mu.Unlock()
+	}
+	if !w.dq.push(t) {
+		// Not reached (the full deque just lost at least one task), but
+		// never drop work.
+		s.gq.mu.Lock()
+		s.gq.push(t)
+		s.gq.mu.Unlock()
+	}
 }
 
 func (s *Scheduler) inject(t *Task, wake bool) error {
