@@ -7,7 +7,7 @@
 #
 # Settings (environment):
 #   SERVERS     contestants, space-separated (default: all that `server -list` offers,
-#               and c-epoll, the C epoll server in cepoll/, when gcc is there to build it)
+#               and c-epoll and c-uring, the C servers in cepoll/, when gcc is there to build them)
 #   RUNS        runs per contestant and test (3)
 #   DURATION    wrk duration per run (5s)
 #   WARMUP      wrk warm-up before each measured run, not counted; 0 to skip (1s)
@@ -53,12 +53,16 @@ go build -o bin/idleconns ./idleconns
 go build -o bin/report ./report
 # c-epoll is the reference point issue 6 quotes, a minimal C epoll server: the
 # floor the kernel's TCP path sets on this machine, measured in the same run.
+# c-uring is the same server on io_uring (cepoll/curing.c): whether dropping the
+# system calls lowers that floor. c-uring-batch, only when named in SERVERS, is
+# it with deliberate completion coalescing (trades latency; see curing.c).
 CEPOLL=
 if command -v gcc >/dev/null; then
   gcc -O2 -Wall -Wextra -o bin/cepoll cepoll/cepoll.c
-  CEPOLL=c-epoll
+  gcc -O2 -Wall -Wextra -o bin/curing cepoll/curing.c
+  CEPOLL="c-epoll c-uring"
 else
-  echo "run.sh: no gcc; skipping the c-epoll contestant"
+  echo "run.sh: no gcc; skipping the c-epoll and c-uring contestants"
 fi
 
 # A contestant is one file in server/ that registers itself; weft's joins the
@@ -67,7 +71,7 @@ SERVERS=${SERVERS:-$(bin/server -list | tr '\n' ' ') $CEPOLL}
 read -r -a servers <<<"$SERVERS"
 if [ -z "$CEPOLL" ]; then
   kept=()
-  for s in "${servers[@]}"; do [ "$s" = c-epoll ] || kept+=("$s"); done
+  for s in "${servers[@]}"; do [[ "$s" = c-* ]] || kept+=("$s"); done
   servers=("${kept[@]}")
 fi
 [ "${#servers[@]}" -gt 0 ] || { echo "run.sh: no contestants" >&2; exit 1; }
@@ -94,6 +98,8 @@ trap 'exit 130' INT TERM
 start_server() { # name
   local cmd=(bin/server -server "$1")
   [ "$1" != c-epoll ] || cmd=(bin/cepoll) # single-threaded; GOMAXPROCS means nothing to it
+  [ "$1" != c-uring ] || cmd=(bin/curing)
+  [ "$1" != c-uring-batch ] || cmd=(bin/curing -batch 32 -wait 50)
   # taskset execs the server, so $! is the server's own PID.
   GOMAXPROCS=1 taskset -c "$SERVER_CPU" "${cmd[@]}" -addr "127.0.0.1:$PORT" >>"$OUT/$1.log" 2>&1 &
   SERVER_PID=$!
@@ -218,7 +224,7 @@ done
   if rev=$(git -C .. rev-parse --short HEAD 2>/dev/null); then
     [ -z "$(git -C .. status --porcelain -- . 2>/dev/null | grep -v ' bench/')" ] || rev="$rev + uncommitted changes"
     cc=
-    [ -z "$CEPOLL" ] || cc="; c-epoll: gcc -O2, $(gcc -dumpfullversion 2>/dev/null || gcc -dumpversion)"
+    [ -z "$CEPOLL" ] || cc="; c-epoll, c-uring: gcc -O2, $(gcc -dumpfullversion 2>/dev/null || gcc -dumpversion)"
     echo "built from weft $rev; $(go version | cut -d' ' -f3)$cc"
   fi
   echo
