@@ -99,7 +99,7 @@ start_server() { # name
   local cmd=(bin/server -server "$1")
   [ "$1" != c-epoll ] || cmd=(bin/cepoll) # single-threaded; GOMAXPROCS means nothing to it
   [ "$1" != c-uring ] || cmd=(bin/curing)
-  [ "$1" != c-uring-batch ] || cmd=(bin/curing -batch 32 -wait 50)
+  [ "$1" != c-uring-batch ] || cmd=(bin/curing -batch 64 -wait 200)
   # taskset execs the server, so $! is the server's own PID.
   GOMAXPROCS=1 taskset -c "$SERVER_CPU" "${cmd[@]}" -addr "127.0.0.1:$PORT" >>"$OUT/$1.log" 2>&1 &
   SERVER_PID=$!

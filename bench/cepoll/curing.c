@@ -12,7 +12,7 @@
  * owes one connection go out in one send.
  *
  *   curing -addr 127.0.0.1:18080                 # serves until killed
- *   curing -addr 127.0.0.1:18080 -batch 32 -wait 50
+ *   curing -addr 127.0.0.1:18080 -batch 64 -wait 200
  *
  * -batch N -wait US is deliberate coalescing, traded for latency: a turn
  * waits until N completions are due or US microseconds have passed with at
