@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/weftrt/weft/internal/spinwait"
 )
 
 // ErrClosed is returned for work submitted after Close has begun.
@@ -1134,28 +1136,13 @@ func (l *spinLock) lockPatient(s *Scheduler) {
 		return
 	}
 	for i := 1; ; i++ {
-		spinPause()
+		spinwait.Pause()
 		if l.v.Load() == 0 && l.v.CompareAndSwap(0, 1) {
 			return
 		}
 		if i%64 == 0 && (i%1024 == 0 || s.nidle.Load()+s.nspinning.Load() == 0) {
 			runtime.Gosched()
 		}
-	}
-}
-
-var spinSink atomic.Uint64
-
-// spinPause burns roughly 30-50 ns without touching shared memory.
-//
-//go:noinline
-func spinPause() {
-	x := uint64(1)
-	for range 32 {
-		x = x*6364136223846793005 + 1
-	}
-	if x == 0 {
-		spinSink.Store(x)
 	}
 }
 

@@ -3,6 +3,7 @@ package task
 import (
 	"sync/atomic"
 
+	"github.com/weftrt/weft/internal/spinwait"
 	"github.com/weftrt/weft/scheduler"
 )
 
@@ -143,7 +144,7 @@ func (j *forkJob[A, T]) joinSlow(s *scheduler.Scheduler) T {
 	}
 	if spinJoin {
 		for i := 0; i < 64 && j.state.Load() != forkDone; i++ {
-			pause()
+			spinwait.Pause()
 		}
 	}
 	if j.state.Load() != forkDone {

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/weftrt/weft/internal/spinwait"
 	"github.com/weftrt/weft/scheduler"
 )
 
@@ -275,21 +276,6 @@ func (f *Future[T]) Result() (v T, err error, ok bool) {
 
 var spinJoin = runtime.GOMAXPROCS(0) > 1
 
-var pauseSink atomic.Uint64
-
-// pause burns about 30ns without touching shared memory.
-//
-//go:noinline
-func pause() {
-	x := uint64(1)
-	for i := 0; i < 32; i++ {
-		x = x*6364136223846793005 + 1
-	}
-	if x == 0 {
-		pauseSink.Store(x)
-	}
-}
-
 // Join waits for f and returns its value and error. On a worker it does not
 // pin the worker: it runs the awaited task inline when nobody has started it,
 // else hands the worker to a spare goroutine while it waits.
@@ -309,7 +295,7 @@ func (f *Future[T]) Join() (T, error) {
 				if f.waiters.Load() == doneMark {
 					return f.val, f.err()
 				}
-				pause()
+				spinwait.Pause()
 			}
 		}
 	}
