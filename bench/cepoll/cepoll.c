@@ -13,14 +13,12 @@
  *   cepoll -addr 127.0.0.1:18080      # serves until killed
  *
  * Single thread, one epoll instance, level-triggered, for the reason given at
- * on_readable. Build: gcc -O2 -o cepoll cepoll.c (run.sh does it).
+ * on_readable. What it shares with curing.c (the response, the request count,
+ * listen_on, the flags) is in plain.h. Build: gcc -O2 -o cepoll cepoll.c
+ * (run.sh does it).
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,10 +26,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#define BODY "Hello, World!"
+#include "plain.h"
+
 #define INBUF (64 * 1024)
 #define MAXEVENTS 512
 
@@ -56,58 +54,6 @@ static int epfd;
 static char inbuf[INBUF];
 static char *outbuf;
 static size_t outcap;
-
-/* The canned response, rebuilt when the second changes. */
-static char resp[256];
-static size_t resplen;
-static time_t respsec = -1;
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
-
-/*
- * Called once per epoll_wait return, before any response is written, so the
- * Date is never older than the second the batch is answered in. time() is a
- * vDSO call, no system call: a timerfd would cost a read every second and a
- * stale Date while idle, for no gain.
- */
-static void refresh_date(void)
-{
-	time_t now = time(NULL);
-	if (now == respsec)
-		return;
-	struct tm tm;
-	char date[64];
-	gmtime_r(&now, &tm);
-	/* The C locale (never changed here) gives the English names HTTP wants. */
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	int n = snprintf(resp, sizeof resp,
-	                 "HTTP/1.1 200 OK\r\nServer: bench\r\nContent-Type: text/plain\r\n"
-	                 "Content-Length: %zu\r\nDate: %s\r\n\r\n" BODY,
-	                 sizeof BODY - 1, date);
-	if (n < 0 || (size_t)n >= sizeof resp)
-		die("response too long");
-	resplen = (size_t)n;
-	respsec = now;
-}
-
-static void grow_table(int fd)
-{
-	if ((size_t)fd < nconns)
-		return;
-	size_t n = nconns ? nconns : 1024;
-	while (n <= (size_t)fd)
-		n *= 2;
-	struct conn *t = realloc(conns, n * sizeof *t);
-	if (!t)
-		die("realloc");
-	memset(t + nconns, 0, (n - nconns) * sizeof *t);
-	conns = t;
-	nconns = n;
-}
 
 static void close_conn(int fd)
 {
@@ -204,22 +150,9 @@ static void on_readable(int fd)
 		close_conn(fd); /* EOF or error */
 		return;
 	}
-	size_t total = have + (size_t)r;
-
-	/*
-	 * Count requests as gnet's contestant does: each "\r\n\r\n" ends one. The
-	 * pending bytes were searched already, so the search resumes 3 bytes
-	 * before their end, in case the terminator straddles the two reads.
-	 */
-	size_t scan = have > 3 ? have - 3 : 0, consumed = 0, n = 0;
-	for (;;) {
-		char *e = memmem(inbuf + scan, total - scan, "\r\n\r\n", 4);
-		if (!e)
-			break;
-		consumed = (size_t)(e - inbuf) + 4;
-		scan = consumed;
-		n++;
-	}
+	size_t total = have + (size_t)r, consumed;
+	/* The pending bytes were searched already, when they arrived. */
+	size_t n = count_requests(inbuf, total, have, &consumed);
 
 	size_t left = total - consumed;
 	if (left == INBUF) {
@@ -255,8 +188,7 @@ static void on_readable(int fd)
 		outbuf = p;
 		outcap = len;
 	}
-	for (size_t i = 0; i < n; i++)
-		memcpy(outbuf + i * resplen, resp, resplen);
+	fill_responses(outbuf, n);
 	send_batch(fd, outbuf, len);
 }
 
@@ -271,10 +203,8 @@ static void accept_all(int lfd)
 				perror("accept4"); /* EMFILE and the like: retried next turn */
 			return;
 		}
-		int one = 1;
-		/* As the Go servers do: Go sets TCP_NODELAY on every accepted socket. */
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		grow_table(fd);
+		set_nodelay(fd);
+		conns = grow_zeroed(conns, &nconns, sizeof *conns, fd);
 		struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			perror("epoll_ctl");
@@ -283,80 +213,30 @@ static void accept_all(int lfd)
 	}
 }
 
-/* listen_on parses "host:port" ("[v6]:port" too; an empty host is any address). */
-static int listen_on(const char *addr)
-{
-	const char *colon = strrchr(addr, ':');
-	if (!colon) {
-		fprintf(stderr, "cepoll: -addr %s: want host:port\n", addr);
-		exit(2);
-	}
-	char host[256];
-	size_t hl = (size_t)(colon - addr);
-	const char *h = addr;
-	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	if (hl >= sizeof host) {
-		fprintf(stderr, "cepoll: -addr %s: host too long\n", addr);
-		exit(2);
-	}
-	memcpy(host, h, hl);
-	host[hl] = 0;
-
-	struct addrinfo hints = {0}, *ai;
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-	int rc = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &ai);
-	if (rc != 0) {
-		fprintf(stderr, "cepoll: -addr %s: %s\n", addr, gai_strerror(rc));
-		exit(2);
-	}
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket");
-	int one = 1;
-	/* The Go servers all set SO_REUSEADDR, so back-to-back runs reuse the port. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
-		die("setsockopt SO_REUSEADDR");
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
-		die("bind");
-	freeaddrinfo(ai);
-	/* The kernel caps the backlog at net.core.somaxconn, which is what Go asks for. */
-	if (listen(fd, 65535) < 0)
-		die("listen");
-	return fd;
-}
-
 int main(int argc, char **argv)
 {
 	const char *addr = "127.0.0.1:8080";
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (a[0] == '-' && a[1] == '-')
-			a++; /* -addr and --addr, as Go's flag package takes both */
-		if (strcmp(a, "-addr") == 0 && i + 1 < argc) {
-			addr = argv[++i];
-		} else if (strncmp(a, "-addr=", 6) == 0) {
-			addr = a + 6;
-		} else {
+		const char *name;
+		size_t nl;
+		const char *v = next_flag(argc, argv, &i, &name, &nl);
+		if (!v || !flag_is(name, nl, "-addr")) {
 			fprintf(stderr, "usage: cepoll [-addr host:port]\n");
 			return 2;
 		}
+		addr = v;
 	}
 	/* A client that closes while its answer is being written must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 
-	int lfd = listen_on(addr);
+	int lfd = listen_on("cepoll", addr);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		die("epoll_create1");
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = lfd};
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev) < 0)
 		die("epoll_ctl");
-	grow_table(lfd);
+	conns = grow_zeroed(conns, &nconns, sizeof *conns, lfd);
 	fprintf(stderr, "cepoll: listening on %s\n", addr);
 
 	struct epoll_event evs[MAXEVENTS];
@@ -367,7 +247,7 @@ int main(int argc, char **argv)
 				continue;
 			die("epoll_wait");
 		}
-		refresh_date();
+		refresh_date(); /* before any response of this batch is written */
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 			if (fd == lfd)

@@ -9,7 +9,8 @@
  * It is the same non-server as cepoll.c and the gnet contestant: it does not
  * parse HTTP. Every "\r\n\r\n" ends a request, each request gets the same
  * canned response (Date refreshed once a second), and the responses a turn
- * owes one connection go out in one send.
+ * owes one connection go out in one send. The parts it shares with cepoll.c
+ * (the response, the request count, listen_on, the flags) are in plain.h.
  *
  *   curing -addr 127.0.0.1:18080                 # serves until killed
  *   curing -addr 127.0.0.1:18080 -batch 64 -wait 200
@@ -27,9 +28,6 @@
 #include <errno.h>
 #include <linux/io_uring.h>
 #include <linux/time_types.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,15 +37,15 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "plain.h"
 
 /* Newer than this machine's <linux/io_uring.h> (6.1), known to its kernel. */
 #ifndef IORING_FEAT_MIN_TIMEOUT
 #define IORING_FEAT_MIN_TIMEOUT (1U << 15)
 #endif
 
-#define BODY "Hello, World!"
 #define SQ_ENTRIES 4096
 #define CQ_ENTRIES 16384
 #define BGID 0
@@ -131,40 +129,10 @@ static size_t ndirty, dirtycap;
 static char *opool[OPOOL];
 static size_t nopool;
 
-static char resp[256];
-static size_t resplen;
-static time_t respsec = -1;
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
-
 static void die_errno(const char *what, int err)
 {
 	errno = err;
 	die(what);
-}
-
-/* As cepoll.c: called once per turn, before any response is queued. */
-static void refresh_date(void)
-{
-	time_t now = time(NULL);
-	if (now == respsec)
-		return;
-	struct tm tm;
-	char date[64];
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	int n = snprintf(resp, sizeof resp,
-	                 "HTTP/1.1 200 OK\r\nServer: bench\r\nContent-Type: text/plain\r\n"
-	                 "Content-Length: %zu\r\nDate: %s\r\n\r\n" BODY,
-	                 sizeof BODY - 1, date);
-	if (n < 0 || (size_t)n >= sizeof resp)
-		die("response too long");
-	resplen = (size_t)n;
-	respsec = now;
 }
 
 static int enter(unsigned submit, unsigned wait, unsigned flags, void *arg, size_t argsz)
@@ -295,21 +263,6 @@ static int obuf_reserve(struct obuf *b, size_t add)
 	return 0;
 }
 
-static void grow_table(int fd)
-{
-	if ((size_t)fd < nconns)
-		return;
-	size_t n = nconns ? nconns : 1024;
-	while (n <= (size_t)fd)
-		n *= 2;
-	struct conn *t = realloc(conns, n * sizeof *t);
-	if (!t)
-		die("realloc");
-	memset(t + nconns, 0, (n - nconns) * sizeof *t);
-	conns = t;
-	nconns = n;
-}
-
 static void mark_dirty(int fd)
 {
 	struct conn *c = &conns[fd];
@@ -376,9 +329,8 @@ static void on_data(int fd, const char *data, size_t len)
 	if (c->flags & C_CLOSING)
 		return;
 	const char *buf = data;
-	size_t total = len, scan = 0;
+	size_t total = len, searched = 0;
 	if (c->plen) {
-		/* The pending bytes were searched already: resume 3 before their end. */
 		size_t need = (size_t)c->plen + len;
 		if (need > MAXPEND) {
 			begin_close(fd);
@@ -394,19 +346,11 @@ static void on_data(int fd, const char *data, size_t len)
 			c->pcap = (uint32_t)need;
 		}
 		memcpy(c->pend + c->plen, data, len);
-		scan = c->plen > 3 ? c->plen - 3 : 0;
+		searched = c->plen; /* when they arrived */
 		buf = c->pend;
 		total = need;
 	}
-	size_t consumed = 0, n = 0;
-	for (;;) {
-		const char *e = memmem(buf + scan, total - scan, "\r\n\r\n", 4);
-		if (!e)
-			break;
-		consumed = (size_t)(e - buf) + 4;
-		scan = consumed;
-		n++;
-	}
+	size_t consumed, n = count_requests(buf, total, searched, &consumed);
 	size_t left = total - consumed;
 	if (left >= MAXPEND) {
 		begin_close(fd);
@@ -432,9 +376,7 @@ static void on_data(int fd, const char *data, size_t len)
 		begin_close(fd);
 		return;
 	}
-	char *o = c->q.p + c->q.len;
-	for (size_t i = 0; i < n; i++, o += resplen)
-		memcpy(o, resp, resplen);
+	fill_responses(c->q.p + c->q.len, n);
 	c->q.len += (uint32_t)(n * resplen);
 	mark_dirty(fd);
 	/*
@@ -511,10 +453,9 @@ static void on_accept(int lfd, int res, unsigned flags)
 			fprintf(stderr, "curing: accept: %s\n", strerror(-res));
 		return;
 	}
-	int fd = res, one = 1;
-	/* As the Go servers do: Go sets TCP_NODELAY on every accepted socket. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	grow_table(fd);
+	int fd = res;
+	set_nodelay(fd);
+	conns = grow_zeroed(conns, &nconns, sizeof *conns, fd);
 	conns[fd].flags = C_OPEN;
 	if ((unsigned)fd < nfixed && set_fixed(fd, fd) == 0)
 		conns[fd].flags |= C_FIXED;
@@ -606,51 +547,6 @@ static void setup_ring(void)
 	__atomic_store_n(&br->tail, br_tail, __ATOMIC_RELEASE);
 }
 
-/* listen_on is cepoll.c's: "host:port", "[v6]:port", empty host for any. */
-static int listen_on(const char *addr)
-{
-	const char *colon = strrchr(addr, ':');
-	if (!colon) {
-		fprintf(stderr, "curing: -addr %s: want host:port\n", addr);
-		exit(2);
-	}
-	char host[256];
-	size_t hl = (size_t)(colon - addr);
-	const char *h = addr;
-	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	if (hl >= sizeof host) {
-		fprintf(stderr, "curing: -addr %s: host too long\n", addr);
-		exit(2);
-	}
-	memcpy(host, h, hl);
-	host[hl] = 0;
-
-	struct addrinfo hints = {0}, *ai;
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-	int rc = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &ai);
-	if (rc != 0) {
-		fprintf(stderr, "curing: -addr %s: %s\n", addr, gai_strerror(rc));
-		exit(2);
-	}
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket");
-	int one = 1;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
-		die("setsockopt SO_REUSEADDR");
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
-		die("bind");
-	freeaddrinfo(ai);
-	if (listen(fd, 65535) < 0)
-		die("listen");
-	return fd;
-}
-
 static int listenfd = -1;
 
 /*
@@ -678,39 +574,31 @@ int main(int argc, char **argv)
 	const char *addr = "127.0.0.1:8080";
 	long batch = 1, waitus = 0;
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (a[0] == '-' && a[1] == '-')
-			a++;
-		const char *v = NULL;
-		size_t kl = strcspn(a, "=");
-		if (a[kl] == '=')
-			v = a + kl + 1;
-		else if (i + 1 < argc)
-			v = argv[i + 1];
+		const char *name;
+		size_t nl;
+		const char *v = next_flag(argc, argv, &i, &name, &nl);
 		if (!v)
 			usage();
-		if (strncmp(a, "-addr", kl) == 0 && kl == 5)
+		if (flag_is(name, nl, "-addr"))
 			addr = v;
-		else if (strncmp(a, "-batch", kl) == 0 && kl == 6)
+		else if (flag_is(name, nl, "-batch"))
 			batch = strtol(v, NULL, 10);
-		else if (strncmp(a, "-wait", kl) == 0 && kl == 5)
+		else if (flag_is(name, nl, "-wait"))
 			waitus = strtol(v, NULL, 10);
 		else
 			usage();
-		if (a[kl] != '=')
-			i++;
 	}
 	if (batch < 1 || batch > 4096 || waitus < 0 || (batch > 1 && waitus == 0))
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 
-	int lfd = listen_on(addr);
+	int lfd = listen_on("curing", addr);
 	listenfd = lfd;
 	struct sigaction sa = {.sa_handler = on_term};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	setup_ring();
-	grow_table(lfd);
+	conns = grow_zeroed(conns, &nconns, sizeof *conns, lfd);
 	arm_accept(lfd);
 
 	struct io_uring_getevents_arg ext = {0};
@@ -736,7 +624,7 @@ int main(int argc, char **argv)
 		} else {
 			sq_submitted += (unsigned)r;
 		}
-		refresh_date();
+		refresh_date(); /* before any response of this turn is queued */
 
 		unsigned head = *cq_head, tail = __atomic_load_n(cq_tail, __ATOMIC_ACQUIRE);
 		for (; head != tail; head++) {
