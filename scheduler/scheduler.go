@@ -1123,8 +1123,9 @@ func (l *spinLock) lockSlow() {
 	}
 }
 
-// lockPatient is Lock for the outside spawner. While some worker is idle or
-// looking for work, the spawner paces the pool, and a yield would send it to
+// lockPatient is Lock for inject, whose callers are mostly outside the pool:
+// spawners, and event loops waking continuations. While some worker is idle or
+// looking for work, such a caller paces the pool, and a yield would send it to
 // the back of the run queue behind the workers it feeds (a trace of 3M
 // outside spawns with two workers on two Ps counted 7,459 such yields, the
 // spawner on CPU 87% of the time): then it pauses between looks and yields
