@@ -142,6 +142,20 @@ func BenchmarkRawRing(b *testing.B) {
 func BenchmarkRawPread2(b *testing.B) {
 	f, offs := rbSetup(b)
 	fd := int(f.Fd())
+	onTwoThreads(b, func(t int) {
+		buf := make([]byte, 4096)
+		for i := t; i < b.N; i += 2 {
+			if n, err := unix.Pread(fd, buf, offs[i&(rbOffs-1)]); n != 4096 || err != nil {
+				b.Error(n, err)
+				return
+			}
+		}
+	})
+}
+
+// onTwoThreads runs body(0) and body(1) at once, each on a locked OS thread,
+// times them, and reports the process CPU per op beside the wall time.
+func onTwoThreads(b *testing.B, body func(t int)) {
 	var wg sync.WaitGroup
 	b.ReportAllocs()
 	c0 := procCPU()
@@ -152,13 +166,7 @@ func BenchmarkRawPread2(b *testing.B) {
 			defer wg.Done()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			buf := make([]byte, 4096)
-			for i := t; i < b.N; i += 2 {
-				if n, err := unix.Pread(fd, buf, offs[i&(rbOffs-1)]); n != 4096 || err != nil {
-					b.Error(n, err)
-					return
-				}
-			}
+			body(t)
 		}()
 	}
 	wg.Wait()
@@ -174,44 +182,32 @@ func BenchmarkRawRing2(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			f, offs := rbSetup(b)
-			var wg sync.WaitGroup
-			b.ReportAllocs()
-			c0 := procCPU()
-			b.ResetTimer()
-			for t := 0; t < 2; t++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					runtime.LockOSThread()
-					defer runtime.UnlockOSThread()
-					r, _ := newRing(256, 0)
-					defer r.Close()
-					fd := int32(f.Fd())
-					var sf uint8
-					if fixed {
-						fds := []int32{fd}
-						ioUringRegister(r.fd, 2, unsafe.Pointer(&fds[0]), 1)
-						fd, sf = 0, 1
+			onTwoThreads(b, func(t int) {
+				r, _ := newRing(256, 0)
+				defer r.Close()
+				fd := int32(f.Fd())
+				var sf uint8
+				if fixed {
+					fds := []int32{fd}
+					ioUringRegister(r.fd, 2, unsafe.Pointer(&fds[0]), 1)
+					fd, sf = 0, 1
+				}
+				buf := make([]byte, 4096*16)
+				cqes := make([]CQE, 64)
+				for i := t * 16; i < b.N; i += 32 {
+					for j := 0; j < 16; j++ {
+						r.Queue(&SQE{Opcode: OpRead, Flags: sf, Fd: fd, Off: uint64(offs[(i+j)&(rbOffs-1)]), Addr: bufAddr(buf[j*4096:]), Len: 4096})
 					}
-					buf := make([]byte, 4096*16)
-					cqes := make([]CQE, 64)
-					for i := t * 16; i < b.N; i += 32 {
-						for j := 0; j < 16; j++ {
-							r.Queue(&SQE{Opcode: OpRead, Flags: sf, Fd: fd, Off: uint64(offs[(i+j)&(rbOffs-1)]), Addr: bufAddr(buf[j*4096:]), Len: 4096})
-						}
-						r.Enter(r.Publish(), 0, 0)
-						for got := 0; got < 16; {
-							k := r.Reap(cqes)
-							got += k
-							if k == 0 {
-								r.Enter(0, 1, enterGetEvents)
-							}
+					r.Enter(r.Publish(), 0, 0)
+					for got := 0; got < 16; {
+						k := r.Reap(cqes)
+						got += k
+						if k == 0 {
+							r.Enter(0, 1, enterGetEvents)
 						}
 					}
-				}()
-			}
-			wg.Wait()
-			b.ReportMetric(float64(procCPU()-c0)/float64(b.N), "cpu-ns/op")
+				}
+			})
 		})
 	}
 }
