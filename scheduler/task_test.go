@@ -1,6 +1,9 @@
 package scheduler
 
 import (
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 )
@@ -96,5 +99,57 @@ func TestDequePushBatch(t *testing.T) {
 	}
 	if d.steal() != nil {
 		t.Fatal("deque not empty")
+	}
+}
+
+// Every task pushed leaves the deque exactly once, whoever takes it: the
+// owner pushing, popping and moving its older half out with takeOldest (as
+// overflow does), while thieves steal one at a time. Without -race this runs
+// the plain-store push (deque_norace.go).
+func TestDequeTakeOldestAgainstThieves(t *testing.T) {
+	const total = 200_000
+	var d deque
+	tasks := make([]Task, total)
+	seen := make([]atomic.Int32, total)
+	index := func(x *Task) int {
+		return int((uintptr(unsafe.Pointer(x)) - uintptr(unsafe.Pointer(&tasks[0]))) / unsafe.Sizeof(tasks[0]))
+	}
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !done.Load() || d.size() > 0 {
+				if x := d.steal(); x != nil {
+					seen[index(x)].Add(1)
+				} else {
+					runtime.Gosched()
+				}
+			}
+		}()
+	}
+	var batch [dequeSize / 2]*Task
+	for i := range tasks {
+		if !d.push(&tasks[i]) {
+			for _, x := range batch[:d.takeOldest(batch[:])] {
+				seen[index(x)].Add(1)
+			}
+			if !d.push(&tasks[i]) {
+				t.Fatalf("push %d failed after takeOldest", i)
+			}
+		}
+		if i%7 == 0 {
+			if x := d.pop(); x != nil {
+				seen[index(x)].Add(1)
+			}
+		}
+	}
+	done.Store(true)
+	wg.Wait()
+	for i := range seen {
+		if n := seen[i].Load(); n != 1 {
+			t.Fatalf("task %d taken %d times", i, n)
+		}
 	}
 }
